@@ -1,0 +1,79 @@
+"""Settings per environment, read from environment variables (and `.env` in development)."""
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+load_dotenv(BASE_DIR / ".env")
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _csv(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    INSTANCE_DIR = Path(os.environ.get("GAISSA_INSTANCE_DIR", BASE_DIR / "instance"))
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url(INSTANCE_DIR / "gaissa.sqlite")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+
+    # Absolute base URL written into label QR codes, e.g. https://label.example.org.
+    # Empty means "the URL of the current request".
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "true").lower() == "true"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    HF_ENDPOINT = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    # Hosts or networks (CIDR) that the outbound client may reach although they are private.
+    OUTBOUND_ALLOWLIST = _csv("OUTBOUND_ALLOWLIST")
+    ITEMS_PER_PAGE = 20
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+
+class DevelopmentConfig(Config):
+    """Local development: a generated secret is acceptable and cookies work over plain HTTP."""
+
+    DEBUG = True
+    SECRET_KEY = Config.SECRET_KEY or "development-only-secret-key"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+class ProductionConfig(Config):
+    """Deployment behind a reverse proxy; SECRET_KEY must come from the environment."""
+
+
+class TestConfig(Config):
+    """pytest: a throw-away database, CSRF on, loopback allowed for the tests' own servers."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    OUTBOUND_ALLOWLIST = ["127.0.0.1"]
+    PUBLIC_BASE_URL = "http://localhost"
+    REDIS_URL = ""
+    LOG_LEVEL = "WARNING"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "test": TestConfig,
+}

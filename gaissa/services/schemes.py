@@ -1,0 +1,60 @@
+"""Rating scheme versions: the current version of a phase and its rules for the rating service."""
+
+from functools import lru_cache
+
+from sqlalchemy import select
+
+from gaissa.extensions import db
+from gaissa.models import RatingScheme, SchemeEntry, SchemeStatus
+from gaissa.services import units
+from gaissa.services.rating import MetricRule
+
+# Quantities for which zero means "not measured": energy, mass (emissions) and time.
+_ZERO_IS_MISSING_DIMENSIONS = {
+    "[mass] * [length] ** 2 / [time] ** 2",
+    "[mass]",
+    "[time]",
+}
+
+
+class SchemeNotFound(LookupError):
+    pass
+
+
+def current_scheme(phase: str) -> RatingScheme:
+    """Return the latest published rating scheme of the phase."""
+    scheme = db.session.scalar(
+        select(RatingScheme)
+        .where(RatingScheme.phase == phase, RatingScheme.status == SchemeStatus.PUBLISHED)
+        .order_by(RatingScheme.version.desc())
+        .limit(1)
+    )
+    if scheme is None:
+        raise SchemeNotFound(f"No published rating scheme for {phase}; run `flask --app wsgi gaissa seed`.")
+    return scheme
+
+
+@lru_cache(maxsize=256)
+def zero_is_missing(unit: str) -> bool:
+    """Return True when a zero value of this unit means "not measured" (energy, emissions, durations)."""
+    if not units.is_known_unit(unit):
+        return False
+    return units.dimensionality(unit) in _ZERO_IS_MISSING_DIMENSIONS
+
+
+def rule_for(entry: SchemeEntry) -> MetricRule:
+    return MetricRule(
+        key=entry.metric_key,
+        name=entry.metric_name,
+        unit=entry.unit,
+        direction=entry.direction,
+        weight=entry.weight or 0.0,
+        boundaries=entry.boundaries,
+        zero_is_missing=zero_is_missing(entry.unit),
+    )
+
+
+def rules_for(scheme: RatingScheme) -> list[MetricRule]:
+    """Return the scheme's metrics as rating rules, heaviest first."""
+    entries = sorted(scheme.entries, key=lambda entry: (-(entry.weight or 0.0), entry.position))
+    return [rule_for(entry) for entry in entries]

@@ -1,0 +1,42 @@
+"""Error pages: short, actionable messages; fragments for htmx requests; rollback on 500."""
+
+import logging
+
+from flask import Flask, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from gaissa.extensions import db
+from gaissa.web.htmx import render
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        message = "Your form expired or was sent from another page. Reload the page and submit it again."
+        return _error_response(400, "Form expired", message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if request.path.startswith("/api/"):
+            from gaissa.api.problems import problem_response
+
+            return problem_response(error.code or 500, error.name, error.description)
+        return _error_response(error.code or 500, error.name, error.description)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=error)
+        if request.path.startswith("/api/"):
+            from gaissa.api.problems import problem_response
+
+            return problem_response(500, "Internal Server Error", "The server failed to handle this request.")
+        message = "Something went wrong on our side. Nothing was saved; try again in a moment."
+        return _error_response(500, "Server error", message)
+
+
+def _error_response(status: int, title: str, message: str):
+    return render("errors/error.html", "errors/_error.html", status=status, title=title, message=message, status_code=status)

@@ -1,0 +1,3 @@
+from gaissa import create_app
+
+app = create_app()
