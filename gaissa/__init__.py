@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from gaissa.auth.routes import bp as auth_bp
     from gaissa.labeling.routes import bp as labeling_bp
     from gaissa.measure.routes import bp as measure_bp
+    from gaissa.roi.admin_routes import bp as roi_admin_bp
     from gaissa.roi.routes import bp as roi_bp
     from gaissa.sync.routes import bp as sync_bp
     from gaissa.web.routes import bp as web_bp
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(sync_bp, url_prefix="/admin/sync")
+    app.register_blueprint(roi_admin_bp, url_prefix="/admin/roi")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

@@ -7,6 +7,7 @@ gaissa_group = AppGroup("gaissa", help="GAISSA Tools administration and rating c
 
 def _load_commands() -> None:
     from gaissa.auth import commands as _auth  # noqa: F401
+    from gaissa.labeling import carbon_commands as _carbon  # noqa: F401
     from gaissa.labeling import commands as _labeling  # noqa: F401
     from gaissa.measure import commands as _measure  # noqa: F401
     from gaissa.roi import commands as _roi  # noqa: F401

@@ -1,5 +1,7 @@
 """All tables, imported here so that the metadata knows every one of them."""
 
+from gaissa.models import roi, sync, tokens  # noqa: F401  (feature tables register themselves)
+
 from gaissa.models.accounts import AuditEntry, Role, User
 from gaissa.models.geo import WORLD_CODE, CarbonIntensity, Country
 from gaissa.models.jobs import FINISHED_STATES, Job, JobState

@@ -1,0 +1,3 @@
+"""The import-carbon-intensity command."""
+
+from gaissa.cli import gaissa_group  # noqa: F401
