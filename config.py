@@ -38,6 +38,8 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # "rq" (needs REDIS_URL), "thread" or "inline"; empty picks rq when REDIS_URL is set, else thread.
+    JOB_RUNNER = os.environ.get("JOB_RUNNER", "")
     HF_ENDPOINT = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     # Hosts or networks (CIDR) that the outbound client may reach although they are private.
     OUTBOUND_ALLOWLIST = _csv("OUTBOUND_ALLOWLIST")
@@ -69,6 +71,7 @@ class TestConfig(Config):
     OUTBOUND_ALLOWLIST = ["127.0.0.1"]
     PUBLIC_BASE_URL = "http://localhost"
     REDIS_URL = ""
+    JOB_RUNNER = "inline"
     LOG_LEVEL = "WARNING"
 
 

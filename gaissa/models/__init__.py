@@ -9,6 +9,7 @@ from gaissa.models.labeling import (
     CalculationTool,
     Direction,
     Evaluation,
+    EvaluationDraft,
     EvaluationSource,
     Grade,
     InfoField,
@@ -25,7 +26,7 @@ from gaissa.models.labeling import (
 )
 
 __all__ = [
-    "AuditEntry", "CalculationTool", "CarbonIntensity", "Country", "Direction", "Evaluation",
+    "AuditEntry", "CalculationTool", "EvaluationDraft", "CarbonIntensity", "Country", "Direction", "Evaluation",
     "EvaluationSource", "FINISHED_STATES", "Grade", "InfoField", "InfoValue", "Job", "JobState",
     "MLModel", "Metric", "MetricValue", "Phase", "RatingScheme", "Role", "SchemeEntry", "SchemeStatus",
     "SiteSettings", "ToolMapping", "User", "WORLD_CODE",

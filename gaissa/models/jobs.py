@@ -43,6 +43,8 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Touched by every progress report; a running job whose heartbeat is old has lost its worker.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def finished(self) -> bool:

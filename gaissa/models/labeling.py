@@ -1,5 +1,6 @@
 """GAISSALabel tables: models, metrics, rating schemes, evaluations and calculation tools."""
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -318,3 +319,30 @@ class SiteSettings(db.Model):
 
     def __repr__(self) -> str:
         return f"<SiteSettings label={self.label_enabled} roi={self.roi_enabled}>"
+
+
+class EvaluationDraft(db.Model):
+    """Values read from files or measured from an endpoint, waiting for the user to review and save them.
+
+    The pre-filled form is opened with ?draft=<id>; provenance and raw measurement samples stay on the
+    server and move to the evaluation when it is saved.
+    """
+
+    __tablename__ = "evaluation_drafts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    phase: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(20))
+    values: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    info: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Per metric key: where the value came from (file, column, row, conversion…).
+    value_provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    measurement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    inference_count: Mapped[int | None] = mapped_column(Integer)
+    model_name: Mapped[str | None] = mapped_column(String(300))
+    notes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<EvaluationDraft {self.id} {self.phase} {self.source}>"
