@@ -29,8 +29,7 @@ def create_app(config_name: str | None = None) -> Flask:
 
 
 def load_config(app: Flask, config_name: str | None) -> None:
-    from config import CONFIGS
-
+    CONFIGS = _config_module().CONFIGS
     name = config_name or os.environ.get("GAISSA_CONFIG", "development")
     if name not in CONFIGS:
         raise RuntimeError(f"Unknown GAISSA_CONFIG {name!r}; use one of {', '.join(CONFIGS)}.")
@@ -38,6 +37,20 @@ def load_config(app: Flask, config_name: str | None) -> None:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set. Set it in the environment before starting the production server.")
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def _config_module():
+    """Load the top-level config.py by path, so that the app starts from any working directory."""
+    import importlib.util
+    import sys
+
+    if "config" in sys.modules and getattr(sys.modules["config"], "__file__", None) == str(PROJECT_DIR / "config.py"):
+        return sys.modules["config"]
+    spec = importlib.util.spec_from_file_location("config", PROJECT_DIR / "config.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["config"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def configure_logging(app: Flask) -> None:

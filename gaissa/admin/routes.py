@@ -1,13 +1,24 @@
-"""Administration screens for QA managers."""
+"""Administration screens for QA managers: the index, and the modules that add the other screens."""
 
-from flask import Blueprint, render_template
+from gaissa.admin.blueprint import bp
+from gaissa.services import site_admin
+from gaissa.web.htmx import render
 
-from gaissa.auth.login import manager_required
+# Importing the screen modules registers their views on the blueprint.
+from gaissa.admin import (  # noqa: E402,F401  (imported for their routes)
+    audit_routes,
+    info_routes,
+    metric_routes,
+    moderation_routes,
+    scheme_routes,
+    settings_routes,
+    tool_routes,
+    user_routes,
+)
 
-bp = Blueprint("admin", __name__)
+__all__ = ["bp"]
 
 
 @bp.get("/")
-@manager_required
 def index():
-    return render_template("admin/index.html")
+    return render("admin/index.html", overview=site_admin.overview())

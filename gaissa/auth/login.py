@@ -1,12 +1,14 @@
 """Flask-Login wiring: loading users from the session, and what an anonymous request gets."""
 
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, request, url_for
+from flask import abort, current_app, request, url_for
 from flask_login import LoginManager, current_user
 
 from gaissa.extensions import db
+from gaissa.services.login_throttle import LoginThrottle, ThrottleLimits, make_store
 from gaissa.web.htmx import redirect_htmx_aware
 
 
@@ -67,3 +69,20 @@ def manager_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def login_throttle() -> LoginThrottle:
+    """Return the login rate limiter configured by LOGIN_MAX_FAILURES_PER_ACCOUNT, …_PER_ADDRESS,
+    LOGIN_FAILURE_WINDOW_MINUTES and REDIS_URL."""
+    config = current_app.config
+    limits = ThrottleLimits(
+        per_account=int(config.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
+        per_address=int(config.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
+        window=timedelta(minutes=float(config.get("LOGIN_FAILURE_WINDOW_MINUTES", 15))),
+    )
+    return LoginThrottle(make_store(config.get("REDIS_URL", "")), limits)
+
+
+def client_address() -> str:
+    """Return the client's IP address as the WSGI server (or ProxyFix behind a proxy) reports it."""
+    return (request.remote_addr or "unknown")[:64]

@@ -1,25 +1,169 @@
-"""GAISSALabel pages."""
+"""GAISSALabel pages: home, evaluation form, file upload, Consult, and the label page with its downloads."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask_login import current_user
+
+from gaissa.extensions import db
+from gaissa.labeling.forms import UploadForm, read_evaluation_form, read_tool_choices
+from gaissa.labeling.pages import (
+    evaluation_page_context,
+    evaluation_url,
+    form_context,
+    label_page_url,
+    load_evaluation,
+    upload_choice_context,
+)
+from gaissa.services import browse, evaluations, labels, statistics, uploads
+from gaissa.web.htmx import render
 
 bp = Blueprint("labeling", __name__)
+PHASE = "<any(training, inference):phase>"
+
+
+def _user_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
 
 
 @bp.get("/")
 def home():
-    return render_template("coming_soon.html", title="GAISSALabel")
+    return render("labeling/home.html", counts=statistics.label_counts())
 
 
-@bp.get("/<phase>/new")
+@bp.route(f"/{PHASE}/new", methods=["GET", "POST"])
 def new_evaluation(phase: str):
-    return render_template("coming_soon.html", title="New evaluation")
+    if request.method == "GET":
+        draft = evaluations.get_draft(request.args.get("draft"))
+        model_id = request.args.get("model_id", type=int)
+        context = form_context(phase, draft=draft, model_id=model_id, query=request.args.get("q", ""))
+        return render("labeling/form.html", **context)
+
+    data = read_evaluation_form(request.form)
+    draft = evaluations.get_draft(data.draft_id)
+    if data.action == "create_model":
+        return _create_model_inline(phase, data, draft)
+    try:
+        if draft is not None and draft.phase == phase:
+            evaluation_input = evaluations.input_from_draft(draft, data.model_id, data.values, data.info)
+        else:
+            evaluation_input = evaluations.EvaluationInput(phase=phase, model_id=data.model_id, values=data.values,
+                                                           info=data.info)
+        evaluation = evaluations.create_evaluation(evaluation_input, user_id=_user_id())
+    except evaluations.EvaluationInputError as exc:
+        context = form_context(phase, draft=draft, model_id=data.model_id, submitted=data, errors=exc.errors)
+        return render("labeling/form.html", "labeling/partials/_form.html", status=422, **context)
+    if draft is not None:
+        evaluations.discard_draft(draft)
+    db.session.commit()
+    flash("Evaluation saved. This is its energy label.", "success")
+    return redirect(evaluation_url(evaluation), code=303)
 
 
-@bp.get("/<phase>/upload")
+def _create_model_inline(phase: str, data, draft):
+    errors = {}
+    model_id = data.model_id
+    try:
+        model = evaluations.create_model(**data.new_model, user_id=_user_id())
+        db.session.commit()
+        model_id = model.id
+    except evaluations.EvaluationInputError as exc:
+        errors = {f"new_model_{name}": message for name, message in exc.errors.items()}
+    context = form_context(phase, draft=draft, model_id=model_id, submitted=data, errors=errors,
+                           model_created=not errors, keep_new_model=bool(errors))
+    return render("labeling/form.html", "labeling/partials/_model_picker.html", status=422 if errors else 200, **context)
+
+
+@bp.get(f"/{PHASE}/models/options")
+def model_options(phase: str):
+    context = form_context(phase, model_id=request.args.get("model_id", type=int), query=request.args.get("q", ""))
+    return render("labeling/form.html", "labeling/partials/_model_options.html", **context)
+
+
+@bp.route(f"/{PHASE}/upload", methods=["GET", "POST"])
 def upload(phase: str):
-    return render_template("coming_soon.html", title="Upload files")
+    form = UploadForm()
+    tools = uploads.tools_for_phase(phase)
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 200 if request.method == "GET" else 422
+        return render("labeling/upload.html", status=status, phase=phase, form=form, tools=tools, result=None)
+
+    files = [item for item in request.files.getlist(form.files.name) if item and item.filename]
+    choices = read_tool_choices(request.form, len(files))
+    uploaded = [
+        uploads.UploadedFile(item.filename, item.read(), int(choice) if choice.isdigit() else None)
+        for item, choice in zip(files, choices)
+    ]
+    result = uploads.read_uploads(phase, uploaded, form.inference_count.data, form.model_name.data)
+    if not result.ok:
+        return render("labeling/upload.html", status=422, phase=phase, form=form, tools=tools, result=result)
+    db.session.commit()
+    return redirect(url_for("labeling.choose_runs", phase=phase, draft_id=result.draft.id), code=303)
+
+
+@bp.route(f"/{PHASE}/upload/<draft_id>", methods=["GET", "POST"])
+def choose_runs(phase: str, draft_id: str):
+    draft = evaluations.get_draft(draft_id)
+    if draft is None or draft.phase != phase or draft.source != "file":
+        abort(404)
+    errors: list[str] = []
+    if request.method == "POST":
+        selections = {
+            int(name.removeprefix("runs-")): [int(value) for value in request.form.getlist(name) if value.isdigit()]
+            for name in request.form
+            if name.startswith("runs-") and name.removeprefix("runs-").isdigit()
+        }
+        errors = uploads.choose_runs(draft, selections)
+        if not errors:
+            db.session.commit()
+            return redirect(url_for("labeling.new_evaluation", phase=phase, draft=draft.id), code=303)
+    return render("labeling/choose_runs.html", status=422 if errors else 200, errors=errors,
+                  **upload_choice_context(draft))
 
 
 @bp.get("/models")
 def models():
-    return render_template("coming_soon.html", title="Models")
+    page = browse.search_models(
+        request.args.get("q", ""), page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["ITEMS_PER_PAGE"], provider=request.args.get("provider") or None,
+    )
+    return render("labeling/models.html", "labeling/partials/_model_list.html", page=page,
+                  provider=request.args.get("provider", ""))
+
+
+@bp.get("/models/<int:model_id>")
+def model_detail(model_id: int):
+    model = browse.get_model(model_id)
+    if model is None:
+        abort(404, description=f"No model with id {model_id}. It may have been removed.")
+    return render("labeling/model.html", model=model,
+                  trainings=browse.evaluations_of(model, "training"),
+                  inferences=browse.evaluations_of(model, "inference"))
+
+
+@bp.get("/models/<int:model_id>/<any(trainings, inferences):collection>/<int:evaluation_id>")
+def evaluation(model_id: int, collection: str, evaluation_id: int):
+    found = load_evaluation(model_id, collection, evaluation_id)
+    return render("labeling/evaluation.html", **evaluation_page_context(found))
+
+
+@bp.get("/models/<int:model_id>/<any(trainings, inferences):collection>/<int:evaluation_id>/label.svg")
+def label_svg(model_id: int, collection: str, evaluation_id: int):
+    found = load_evaluation(model_id, collection, evaluation_id)
+    response = make_response(labels.render_label_svg(found, label_page_url(found)))
+    response.mimetype = "image/svg+xml"
+    response.headers["Content-Disposition"] = f'attachment; filename="{_download_name(found)}.svg"'
+    return response
+
+
+@bp.get("/models/<int:model_id>/<any(trainings, inferences):collection>/<int:evaluation_id>/label.pdf")
+def label_pdf(model_id: int, collection: str, evaluation_id: int):
+    found = load_evaluation(model_id, collection, evaluation_id)
+    response = make_response(labels.render_label_pdf(found, label_page_url(found)))
+    response.mimetype = "application/pdf"
+    disposition = "inline" if request.args.get("inline") else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{_download_name(found)}.pdf"'
+    return response
+
+
+def _download_name(evaluation) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in evaluation.model.name)[:60].strip("-")
+    return f"energy-label-{safe or 'model'}-{evaluation.phase}-{evaluation.id}"

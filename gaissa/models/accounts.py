@@ -29,6 +29,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None while an invited user has not chosen a password yet, or after a manager reset it.
+    password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -64,3 +66,20 @@ class AuditEntry(db.Model):
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.action} {self.entity}:{self.entity_id}>"
+
+
+class LoginAttempt(db.Model):
+    """One login attempt, kept for a day to rate-limit failures per account and per client address."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The email as typed (normalised), also for unknown accounts, so that limits reveal nothing.
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def __repr__(self) -> str:
+        outcome = "ok" if self.succeeded else "failed"
+        return f"<LoginAttempt {self.email} from {self.address} {outcome}>"

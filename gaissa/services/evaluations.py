@@ -269,3 +269,34 @@ def _country_code(info: dict[InfoField, str]) -> str | None:
         if info_field.key == "country":
             return text[:8].upper() if len(text) <= 3 else None
     return None
+
+
+def format_for_input(value: float) -> str:
+    """Write a number for a form field without losing precision or adding binary noise."""
+    return f"{value:.12g}"
+
+
+def input_from_draft(draft: EvaluationDraft, model_id: int | None, values: Mapping[str, str],
+                     info: Mapping[str, str]) -> EvaluationInput:
+    """Combine a reviewed form with its draft: unchanged values keep the draft's provenance, edited ones say so."""
+    value_provenance: dict[str, dict[str, Any]] = {}
+    for key, text in values.items():
+        if not (text or "").strip():
+            continue
+        original = (draft.values or {}).get(key)
+        if original is not None and text.strip() == format_for_input(original):
+            value_provenance[key] = (draft.value_provenance or {}).get(key) or {"kind": draft.source}
+        elif original is not None:
+            value_provenance[key] = {"kind": "form", "edited_from": original,
+                                     "original": (draft.value_provenance or {}).get(key)}
+        else:
+            value_provenance[key] = {"kind": "form"}
+    return EvaluationInput(
+        phase=draft.phase, model_id=model_id, values=values, info=info, source=draft.source,
+        provenance=dict(draft.provenance or {}), value_provenance=value_provenance,
+        inference_count=draft.inference_count, measurement=draft.measurement,
+    )
+
+
+def discard_draft(draft: EvaluationDraft) -> None:
+    db.session.delete(draft)

@@ -62,3 +62,44 @@ _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 def _superscript(exponent: int) -> str:
     return str(exponent).translate(_SUPERSCRIPTS)
+
+
+# Ladders of display units per quantity, smallest first; a value is shown in the largest unit it reaches 1 in.
+_ENERGY_LADDER = (("nJ", 1e-9 / 3.6e6), ("µJ", 1e-6 / 3.6e6), ("mJ", 1e-3 / 3.6e6), ("J", 1 / 3.6e6), ("kJ", 1e3 / 3.6e6), ("Wh", 1e-3), ("kWh", 1.0), ("MWh", 1e3), ("GWh", 1e6))
+_HUMAN_LADDERS = {
+    # unit of the stored value -> (factor from that unit to the ladder's base unit, ladder in base units)
+    "kWh": (1.0, _ENERGY_LADDER),
+    "J": (1 / 3.6e6, _ENERGY_LADDER),
+    "Wh": (1e-3, _ENERGY_LADDER),
+    "g": (1.0, (("mg", 1e-3), ("g", 1.0), ("kg", 1e3), ("t", 1e6))),
+    "kg": (1e3, (("mg", 1e-3), ("g", 1.0), ("kg", 1e3), ("t", 1e6))),
+    "h": (3600.0, (("ms", 1e-3), ("s", 1.0), ("min", 60.0), ("h", 3600.0))),
+    "s": (1.0, (("ms", 1e-3), ("s", 1.0), ("min", 60.0), ("h", 3600.0))),
+    "ms": (1e-3, (("µs", 1e-6), ("ms", 1e-3), ("s", 1.0))),
+    "MB": (1e6, (("B", 1.0), ("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12))),
+    "B/g": (1.0, (("B/g", 1.0), ("kB/g", 1e3), ("MB/g", 1e6), ("GB/g", 1e9))),
+    "GFLOPs": (1e9, (("MFLOPs", 1e6), ("GFLOPs", 1e9), ("TFLOPs", 1e12))),
+}
+_COUNT_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def humanize_quantity(value: float | int | None, unit: str, digits: int = 3) -> str:
+    """Format a value in the most readable unit of its quantity: 1.1629e-9 kWh → "4.19 mJ", 149200 g → "149 kg"."""
+    if value is None:
+        return "–"
+    number = float(value)
+    if unit == "count" and math.isfinite(number):
+        for threshold, suffix in _COUNT_SUFFIXES:
+            if abs(number) >= threshold:
+                return f"{format_number(number / threshold, digits)} {suffix}"
+        return format_number(number, digits)
+    ladder = _HUMAN_LADDERS.get(unit)
+    if ladder is None or number == 0 or not math.isfinite(number):
+        return format_quantity(number, unit, digits)
+    factor, steps = ladder
+    base = number * factor
+    chosen_label, chosen_size = steps[0]
+    for label, size in steps:
+        if abs(base) >= size:
+            chosen_label, chosen_size = label, size
+    return f"{format_number(base / chosen_size, digits)} {chosen_label}"

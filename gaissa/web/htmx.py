@@ -16,9 +16,9 @@ def htmx_target() -> str | None:
     return htmx.target if htmx else None
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context: Any) -> Response:
-    """Render `page`, or only `fragment` when htmx asked for one; responses always vary on HX-Request."""
-    template = fragment if fragment and wants_fragment() else page
+def render(page_template: str, fragment_template: str | None = None, status: int = 200, **context: Any) -> Response:
+    """Render the full page, or only the fragment when htmx asked for one; responses always vary on HX-Request."""
+    template = fragment_template if fragment_template and wants_fragment() else page_template
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response

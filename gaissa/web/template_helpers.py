@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["unit_label"] = formatting.unit_label
     app.jinja_env.filters["date"] = formatting.format_date
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.jinja_env.globals["pictogram"] = _pictogram
 
     @app.context_processor
     def inject_site_state():
@@ -26,3 +27,9 @@ def register(app: Flask) -> None:
             "current_path": request.path,
             "url_for": url_for,
         }
+
+
+def _pictogram(name: str, colour: str):
+    from gaissa.services.labels import pictogram_markup
+
+    return pictogram_markup(name, colour)

@@ -1,0 +1,57 @@
+"""Reading the GAISSALabel forms. Metric and information inputs are dynamic (one per catalogue entry),
+so they are read by name prefix; the static parts use Flask-WTF for CSRF and validation."""
+
+from dataclasses import dataclass, field
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, MultipleFileField
+from werkzeug.datastructures import MultiDict
+from wtforms import IntegerField, StringField
+from wtforms.validators import NumberRange, Optional
+
+VALUE_PREFIX = "value-"
+INFO_PREFIX = "info-"
+TOOL_PREFIX = "tool-"
+
+
+@dataclass
+class EvaluationFormData:
+    model_id: int | None
+    values: dict[str, str]
+    info: dict[str, str]
+    draft_id: str | None
+    new_model: dict[str, str] = field(default_factory=dict)
+    action: str = "save"
+
+
+def read_evaluation_form(form: MultiDict) -> EvaluationFormData:
+    raw_model = (form.get("model_id") or "").strip()
+    return EvaluationFormData(
+        model_id=int(raw_model) if raw_model.isdigit() else None,
+        values={name[len(VALUE_PREFIX):]: text for name, text in form.items() if name.startswith(VALUE_PREFIX)},
+        info={name[len(INFO_PREFIX):]: text for name, text in form.items() if name.startswith(INFO_PREFIX)},
+        draft_id=(form.get("draft_id") or "").strip() or None,
+        new_model={
+            "name": form.get("new_model_name", ""),
+            "author": form.get("new_model_author", ""),
+            "description": form.get("new_model_description", ""),
+        },
+        action=form.get("action", "save"),
+    )
+
+
+class UploadForm(FlaskForm):
+    files = MultipleFileField("Files")
+    inference_count = IntegerField(
+        "Number of inferences in the measured run", validators=[Optional(), NumberRange(min=1, max=10**12)]
+    )
+    model_name = StringField("Model name (optional)", validators=[Optional()])
+
+
+class SingleFileForm(FlaskForm):
+    file = FileField("File")
+
+
+def read_tool_choices(form: MultiDict, count: int) -> list[str]:
+    """Return the tool chosen for each uploaded file, in upload order ("" when none was chosen)."""
+    return [form.get(f"{TOOL_PREFIX}{index}", "") for index in range(count)]

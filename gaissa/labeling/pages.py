@@ -1,0 +1,102 @@
+"""View-models of the GAISSALabel pages, so that the route functions stay short."""
+
+from typing import Any
+
+from flask import abort, current_app, request, url_for
+from flask_login import current_user
+
+from gaissa.models import Evaluation, EvaluationDraft
+from gaissa.services import browse, evaluations, labels, schemes
+
+COLLECTIONS = {"trainings": "training", "inferences": "inference"}
+
+
+def is_manager() -> bool:
+    return bool(current_user.is_authenticated and current_user.is_manager)
+
+
+def evaluation_url(evaluation: Evaluation, external: bool = False) -> str:
+    return url_for("labeling.evaluation", model_id=evaluation.model_id, collection=f"{evaluation.phase}s",
+                   evaluation_id=evaluation.id, _external=external)
+
+
+def label_page_url(evaluation: Evaluation) -> str:
+    """Absolute URL of the evaluation's page, written into the QR code (PUBLIC_BASE_URL when configured)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base + evaluation_url(evaluation)
+    return evaluation_url(evaluation, external=True)
+
+
+def load_evaluation(model_id: int, collection: str, evaluation_id: int) -> Evaluation:
+    evaluation = browse.get_evaluation(model_id, COLLECTIONS[collection], evaluation_id, include_hidden=is_manager())
+    if evaluation is None:
+        abort(404, description=f"No {COLLECTIONS[collection]} {evaluation_id} of model {model_id}. "
+                               "Check the link, or browse the models in Consult.")
+    return evaluation
+
+
+def form_context(phase: str, draft: EvaluationDraft | None = None, model_id: int | None = None, query: str = "",
+                 submitted=None, errors: dict[str, str] | None = None, model_created: bool = False,
+                 keep_new_model: bool = False) -> dict[str, Any]:
+    """Everything the evaluation form shows: catalogue, picker choices, values to pre-fill and errors."""
+    if draft is not None and draft.phase != phase:
+        draft = None
+    values: dict[str, str] = {}
+    info: dict[str, str] = {}
+    if draft is not None:
+        values = {key: evaluations.format_for_input(number) for key, number in (draft.values or {}).items()}
+        info = dict(draft.info or {})
+    if submitted is not None:
+        values = dict(submitted.values)
+        info = dict(submitted.info)
+    weights = {entry.metric_key: entry.weight for entry in schemes.current_scheme(phase).entries}
+    countries = _countries()
+    return {
+        "phase": phase,
+        "metrics": evaluations.metrics_of_phase(phase),
+        "weights": weights,
+        "info_fields": evaluations.info_fields_of_phase(phase),
+        "models": browse.model_choices(query, selected_id=model_id),
+        "selected_model_id": model_id,
+        "query": query,
+        "values": values,
+        "info": info,
+        "draft": draft,
+        "errors": errors or {},
+        "model_created": model_created,
+        "new_model": submitted.new_model if (submitted is not None and keep_new_model) else {},
+        "countries": countries,
+    }
+
+
+def _countries() -> list[tuple[str, str]]:
+    try:
+        from gaissa.services import carbon
+    except ImportError:
+        return []
+    return carbon.countries_with_data()
+
+
+def upload_choice_context(draft: EvaluationDraft) -> dict[str, Any]:
+    return {"phase": draft.phase, "draft": draft, "files": (draft.provenance or {}).get("files", [])}
+
+
+def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:
+    page_url = label_page_url(evaluation)
+    current = schemes.current_scheme(evaluation.phase)
+    current_rating = None
+    if current.id != evaluation.scheme_id:
+        current_rating = evaluations.rerate(evaluation, current)
+    return {
+        "evaluation": evaluation,
+        "model": evaluation.model,
+        "label": labels.build_label(evaluation, page_url),
+        "label_svg": labels.render_label_svg(evaluation, page_url),
+        "breakdown": labels.build_breakdown(evaluation),
+        "current_scheme": current,
+        "current_rating": current_rating,
+        "page_url": page_url,
+        "info_values": sorted(evaluation.info_values, key=lambda item: item.field.position),
+        "request_url": request.url,
+    }

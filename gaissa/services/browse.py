@@ -1,0 +1,139 @@
+"""Read-only queries behind the Consult pages: model search, a model's evaluations, one evaluation."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from gaissa.extensions import db
+from gaissa.models import Evaluation, MLModel
+
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    model: MLModel
+    trainings: int
+    inferences: int
+    latest_grade: str | None
+
+
+@dataclass(frozen=True)
+class ModelPage:
+    rows: list[ModelRow]
+    page: int
+    per_page: int
+    total: int
+    query: str
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def _visible_models(query: str, include_hidden: bool):
+    statement = select(MLModel)
+    if not include_hidden:
+        statement = statement.where(MLModel.hidden.is_(False))
+    words = query.split()
+    for word in words[:8]:
+        pattern = f"%{word.lower()}%"
+        statement = statement.where(or_(
+            func.lower(MLModel.name).like(pattern),
+            func.lower(func.coalesce(MLModel.author, "")).like(pattern),
+            func.lower(func.coalesce(MLModel.external_id, "")).like(pattern),
+        ))
+    return statement
+
+
+def search_models(query: str = "", page: int = 1, per_page: int = 20, include_hidden: bool = False,
+                  provider: str | None = None) -> ModelPage:
+    """Return one page of models matching every word of `query` in name, author or Hub id, newest first."""
+    query = (query or "").strip()[:200]
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    statement = _visible_models(query, include_hidden)
+    if provider == "user":
+        statement = statement.where(MLModel.provider.is_(None))
+    elif provider:
+        statement = statement.where(MLModel.provider == provider)
+    total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    models = db.session.scalars(
+        statement.order_by(MLModel.created_at.desc(), MLModel.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return ModelPage(_summaries(models, include_hidden), page, per_page, total, query)
+
+
+def model_choices(query: str = "", selected_id: int | None = None, limit: int = 50) -> list[MLModel]:
+    """Models for the picker of the evaluation form: the best matches plus the selected one."""
+    statement = _visible_models((query or "").strip()[:200], include_hidden=False)
+    models = list(db.session.scalars(statement.order_by(MLModel.created_at.desc(), MLModel.id.desc()).limit(limit)))
+    if selected_id is not None and all(model.id != selected_id for model in models):
+        selected = db.session.get(MLModel, selected_id)
+        if selected is not None and not selected.hidden:
+            models.insert(0, selected)
+    return models
+
+
+def _summaries(models: list[MLModel], include_hidden: bool) -> list[ModelRow]:
+    if not models:
+        return []
+    ids = [model.id for model in models]
+    statement = select(Evaluation.model_id, Evaluation.phase, func.count()).where(Evaluation.model_id.in_(ids))
+    if not include_hidden:
+        statement = statement.where(Evaluation.hidden.is_(False))
+    counts: dict[tuple[int, str], int] = {
+        (model_id, phase): count for model_id, phase, count in db.session.execute(statement.group_by(Evaluation.model_id, Evaluation.phase))
+    }
+    latest: dict[int, str | None] = {}
+    grade_rows = db.session.execute(
+        select(Evaluation.model_id, Evaluation.overall_grade)
+        .where(Evaluation.model_id.in_(ids), Evaluation.hidden.is_(False))
+        .order_by(Evaluation.registered_at.desc())
+    )
+    for model_id, grade in grade_rows:
+        latest.setdefault(model_id, grade)
+    return [
+        ModelRow(model, counts.get((model.id, "training"), 0), counts.get((model.id, "inference"), 0), latest.get(model.id))
+        for model in models
+    ]
+
+
+def get_model(model_id: int, include_hidden: bool = False) -> MLModel | None:
+    model = db.session.get(MLModel, model_id)
+    if model is None or (model.hidden and not include_hidden):
+        return None
+    return model
+
+
+def evaluations_of(model: MLModel, phase: str | None = None, include_hidden: bool = False) -> list[Evaluation]:
+    """The model's evaluations, newest first."""
+    statement = select(Evaluation).where(Evaluation.model_id == model.id)
+    if phase:
+        statement = statement.where(Evaluation.phase == phase)
+    if not include_hidden:
+        statement = statement.where(Evaluation.hidden.is_(False))
+    return list(db.session.scalars(statement.order_by(Evaluation.registered_at.desc(), Evaluation.id.desc())))
+
+
+def get_evaluation(model_id: int, phase: str, evaluation_id: int, include_hidden: bool = False) -> Evaluation | None:
+    """Return the evaluation when it belongs to that model and phase and is visible."""
+    evaluation = db.session.scalar(
+        select(Evaluation)
+        .options(selectinload(Evaluation.values), selectinload(Evaluation.info_values), selectinload(Evaluation.model))
+        .where(Evaluation.id == evaluation_id)
+    )
+    if evaluation is None or evaluation.model_id != model_id or evaluation.phase != phase:
+        return None
+    if not include_hidden and (evaluation.hidden or evaluation.model.hidden):
+        return None
+    return evaluation

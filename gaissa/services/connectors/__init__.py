@@ -1,0 +1,1 @@
+"""Connectors: the only modules that send traffic to other hosts."""

@@ -1,0 +1,28 @@
+"""File importers for GAISSALabel's "from files" flow: CodeCarbon, generic CSV/XLSX, carbontracker, eco2ai.
+
+Pure functions, no Flask and no database: `import_file(data, file_name, tool, phase)` returns an
+ImportReport with the runs found, one message per unusable row and the whole-file errors.
+"""
+
+from gaissa.services.importers.base import (
+    ColumnMapping,
+    FileImportError,
+    ImportedRun,
+    ImportReport,
+    RowError,
+    ToolSpec,
+)
+from gaissa.services.importers.dispatch import PARSERS, import_file, mean_of_runs, tool_spec_from_model
+
+__all__ = [
+    "ColumnMapping",
+    "FileImportError",
+    "ImportReport",
+    "ImportedRun",
+    "PARSERS",
+    "RowError",
+    "ToolSpec",
+    "import_file",
+    "mean_of_runs",
+    "tool_spec_from_model",
+]

@@ -1,0 +1,638 @@
+"""Reading the ROI catalogue and stored analyses, and creating analyses.
+
+Everything the ROI pages need from the database goes through here; the money and emission
+figures themselves come from the pure calculator in gaissa.services.roi.
+"""
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from gaissa.extensions import db
+from gaissa.models import CarbonIntensity, Country
+from gaissa.models.roi import (
+    AnalysisKind,
+    AnalysisMetricValue,
+    ExpectedReduction,
+    ModelArchitecture,
+    PipelineStage,
+    RoiAnalysis,
+    RoiMetric,
+    Tactic,
+    TacticParameterOption,
+    TacticSource,
+)
+from gaissa.services import charts
+from gaissa.services import roi as calculator
+
+logger = logging.getLogger(__name__)
+
+# Upper limits that catch unit mistakes (a price typed in €/MWh) and absurd amounts.
+MAX_ENERGY_PRICE_EUR_PER_KWH = 100.0
+MAX_IMPLEMENTATION_COST_EUR = 1e12
+MIN_INFERENCES = 1
+MAX_INFERENCES = 10**15
+REPOSITORY_LIMIT = 100
+
+
+class AnalysisInputError(ValueError):
+    """Invalid analysis input; `errors` maps each form field to a message meant for users."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    """A typed-in baseline value; energy metrics also need the energy price and the implementation cost."""
+
+    metric_id: int
+    baseline: float | None
+    energy_price: float | None = None
+    implementation_cost: float | None = None
+
+
+# ---------------------------------------------------------------- counters
+
+
+def counts() -> dict[str, int]:
+    """Count pipeline stages, tactics, research analyses and saved (calculation) analyses."""
+    by_kind = dict(db.session.execute(select(RoiAnalysis.kind, func.count()).group_by(RoiAnalysis.kind)).all())
+    return {
+        "stages": db.session.scalar(select(func.count()).select_from(PipelineStage)) or 0,
+        "tactics": db.session.scalar(select(func.count()).select_from(Tactic)) or 0,
+        "research_analyses": by_kind.get(AnalysisKind.RESEARCH, 0),
+        "analyses": by_kind.get(AnalysisKind.CALCULATION, 0),
+    }
+
+
+@dataclass(frozen=True)
+class StageSummary:
+    stage: PipelineStage
+    tactics: list[Tactic]
+    research_analyses: int
+    calculation_analyses: int
+
+    @property
+    def total_analyses(self) -> int:
+        return self.research_analyses + self.calculation_analyses
+
+
+def stage_summaries() -> list[StageSummary]:
+    """Return every pipeline stage with its tactics and its analyses counted by kind."""
+    stages = db.session.scalars(
+        select(PipelineStage).options(selectinload(PipelineStage.tactics)).order_by(PipelineStage.id)
+    ).all()
+    rows = db.session.execute(
+        select(Tactic.stage_id, RoiAnalysis.kind, func.count())
+        .join(TacticParameterOption, TacticParameterOption.id == RoiAnalysis.option_id)
+        .join(Tactic, Tactic.id == TacticParameterOption.tactic_id)
+        .group_by(Tactic.stage_id, RoiAnalysis.kind)
+    ).all()
+    analysed = {(stage_id, kind): count for stage_id, kind, count in rows}
+    return [
+        StageSummary(stage, list(stage.tactics), analysed.get((stage.id, AnalysisKind.RESEARCH), 0),
+                     analysed.get((stage.id, AnalysisKind.CALCULATION), 0))
+        for stage in stages
+    ]
+
+
+# ---------------------------------------------------------------- countries and carbon intensity
+
+
+def countries() -> list[tuple[str, str]]:
+    """Return (ISO code, name) of every country with carbon-intensity data, by name."""
+    try:
+        from gaissa.services import carbon
+    except ImportError:
+        carbon = None
+    if carbon is not None:
+        return list(carbon.countries_with_data())
+    # NOTE: direct query used until gaissa.services.carbon is installed; it lists the same rows.
+    rows = db.session.execute(
+        select(Country.code, Country.name)
+        .where(Country.code.is_not(None), Country.is_aggregate.is_(False),
+               Country.id.in_(select(CarbonIntensity.country_id)))
+        .order_by(Country.name)
+    ).all()
+    return [(code, name) for code, name in rows]
+
+
+def intensity_figure(country_code: str | None) -> calculator.IntensityFigure:
+    """Return the carbon intensity for a country code (its latest year), else the world average."""
+    if not country_code:
+        return _world_figure()
+    try:
+        from gaissa.services import carbon
+    except ImportError:
+        carbon = None
+    if carbon is not None:
+        try:
+            lookup = carbon.intensity_for(country_code)
+        except LookupError:
+            return _world_figure()
+        if lookup is None:
+            return _world_figure()
+        label = "world average" if lookup.is_world_fallback else f"{lookup.name} ({lookup.code})"
+        return calculator.IntensityFigure(lookup.g_per_kwh, lookup.year, label, bool(lookup.is_world_fallback))
+
+    country = db.session.scalar(select(Country).where(Country.code == country_code.upper()))
+    latest = _latest_intensity(country) if country is not None else None
+    if latest is None:
+        return _world_figure()
+    return calculator.IntensityFigure(latest.g_per_kwh, latest.year, f"{country.name} ({country.code})")
+
+
+def country_known(country_code: str) -> bool:
+    return any(code == country_code for code, _name in countries())
+
+
+def _world_figure() -> calculator.IntensityFigure:
+    """Return the stored world value of the latest year, or the built-in 2024 world average."""
+    from gaissa.models import WORLD_CODE
+
+    world = db.session.scalar(select(Country).where(Country.code == WORLD_CODE))
+    latest = _latest_intensity(world) if world is not None else None
+    if latest is None:
+        return calculator.WORLD_AVERAGE
+    return calculator.IntensityFigure(latest.g_per_kwh, latest.year, "world average", True)
+
+
+def _latest_intensity(country: Country) -> CarbonIntensity | None:
+    return db.session.scalar(
+        select(CarbonIntensity).where(CarbonIntensity.country_id == country.id)
+        .order_by(CarbonIntensity.year.desc()).limit(1)
+    )
+
+
+# ---------------------------------------------------------------- the calculator form's cascade
+
+
+@dataclass
+class AnalysisChoices:
+    """The cascading choices of the analysis form: each list depends on the selection above it."""
+
+    stages: list[PipelineStage]
+    tactics: list[Tactic] = field(default_factory=list)
+    architectures: list[ModelArchitecture] = field(default_factory=list)
+    options: list[TacticParameterOption] = field(default_factory=list)
+    stage: PipelineStage | None = None
+    tactic: Tactic | None = None
+    architecture: ModelArchitecture | None = None
+    option: TacticParameterOption | None = None
+    countries: list[tuple[str, str]] = field(default_factory=list)
+    sources: list[TacticSource] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> list[RoiMetric]:
+        return list(self.tactic.metrics) if self.tactic else []
+
+    @property
+    def energy_metrics(self) -> list[RoiMetric]:
+        return [metric for metric in self.metrics if metric.is_energy]
+
+    @property
+    def complete(self) -> bool:
+        return self.option is not None
+
+
+def analysis_choices(stage_id: int | None = None, tactic_id: int | None = None, architecture_id: int | None = None,
+                     option_id: int | None = None, with_sources: bool = False) -> AnalysisChoices:
+    """Return the form's choices; a selection that does not fit the one above it is dropped."""
+    choices = AnalysisChoices(
+        stages=list(db.session.scalars(select(PipelineStage).order_by(PipelineStage.id))),
+        countries=countries(),
+    )
+    if with_sources:
+        choices.sources = list(db.session.scalars(select(TacticSource).order_by(TacticSource.title)))
+
+    tactic = db.session.get(Tactic, tactic_id) if tactic_id else None
+    choices.stage = db.session.get(PipelineStage, stage_id) if stage_id else None
+    if choices.stage is None and tactic is not None:
+        choices.stage = tactic.stage
+    if choices.stage is None:
+        return choices
+
+    choices.tactics = list(choices.stage.tactics)
+    choices.tactic = tactic if tactic in choices.tactics else None
+    if choices.tactic is None:
+        return choices
+
+    choices.architectures = list(choices.tactic.architectures)
+    architecture = db.session.get(ModelArchitecture, architecture_id) if architecture_id else None
+    choices.architecture = architecture if architecture in choices.architectures else None
+    if choices.architecture is None:
+        return choices
+
+    choices.options = options_with_reductions(choices.tactic, choices.architecture)
+    option = db.session.get(TacticParameterOption, option_id) if option_id else None
+    choices.option = option if option in choices.options else None
+    return choices
+
+
+def options_with_reductions(tactic: Tactic, architecture: ModelArchitecture) -> list[TacticParameterOption]:
+    """Return the tactic's options that have an expected reduction on `architecture` for every applicable metric."""
+    metric_ids = {metric.id for metric in tactic.metrics}
+    if not metric_ids:
+        return []
+    rows = db.session.execute(
+        select(ExpectedReduction.option_id, func.count(func.distinct(ExpectedReduction.metric_id)))
+        .join(TacticParameterOption, TacticParameterOption.id == ExpectedReduction.option_id)
+        .where(TacticParameterOption.tactic_id == tactic.id,
+               ExpectedReduction.architecture_id == architecture.id,
+               ExpectedReduction.metric_id.in_(metric_ids))
+        .group_by(ExpectedReduction.option_id)
+    ).all()
+    covered = {option_id for option_id, count in rows if count == len(metric_ids)}
+    return [option for option in tactic.options if option.id in covered]
+
+
+def reduction_for(architecture_id: int, option_id: int, metric_id: int) -> ExpectedReduction | None:
+    return db.session.scalar(select(ExpectedReduction).where(
+        ExpectedReduction.architecture_id == architecture_id,
+        ExpectedReduction.option_id == option_id,
+        ExpectedReduction.metric_id == metric_id,
+    ))
+
+
+# ---------------------------------------------------------------- creating an analysis
+
+
+def create_analysis(architecture_id: int | None, option_id: int | None, values: Sequence[MetricInput],
+                    country_code: str | None = None, kind: str = AnalysisKind.CALCULATION,
+                    source_id: int | None = None) -> RoiAnalysis:
+    """Validate and add an analysis with its metric values; raise AnalysisInputError and add nothing on bad input.
+
+    The caller commits, so the analysis and its values are written in one transaction.
+    """
+    errors: dict[str, str] = {}
+    if kind not in (AnalysisKind.CALCULATION, AnalysisKind.RESEARCH):
+        raise AnalysisInputError({"kind": f"The analysis kind must be 'calculation' or 'research'; got {kind!r}."})
+
+    architecture = db.session.get(ModelArchitecture, architecture_id) if architecture_id else None
+    if architecture is None:
+        errors["architecture"] = ("Choose a model architecture." if not architecture_id
+                                  else f"No model architecture with id {architecture_id}; choose one from the list.")
+    option = db.session.get(TacticParameterOption, option_id) if option_id else None
+    if option is None:
+        errors["option"] = ("Choose a tactic parameter." if not option_id
+                            else f"No tactic parameter with id {option_id}; choose one from the list.")
+
+    source = None
+    if kind == AnalysisKind.RESEARCH:
+        source = db.session.get(TacticSource, source_id) if source_id else None
+        if source is None:
+            errors["source"] = "A research analysis must name the paper or report it is taken from; choose a source."
+
+    country_code = (country_code or "").strip().upper() or None
+    if country_code is not None and not country_known(country_code):
+        errors["country"] = (f"No carbon-intensity data for the country code {country_code!r}; "
+                             "choose a country from the list or leave it empty for the world average.")
+    if errors:
+        raise AnalysisInputError(errors)
+
+    tactic = option.tactic
+    if architecture not in tactic.architectures:
+        names = ", ".join(a.name for a in tactic.architectures) or "none"
+        raise AnalysisInputError({"architecture": (
+            f"The tactic '{tactic.name}' is not compatible with the model architecture '{architecture.name}'; "
+            f"compatible architectures: {names}.")})
+
+    errors = _check_values(tactic, architecture, option, values)
+    if errors:
+        raise AnalysisInputError(errors)
+
+    analysis = RoiAnalysis(kind=kind, architecture=architecture, option=option, country_code=country_code,
+                           source=source)
+    by_metric = {metric.id: metric for metric in tactic.metrics}
+    for item in values:
+        metric = by_metric[item.metric_id]
+        analysis.values.append(AnalysisMetricValue(
+            metric=metric,
+            baseline=float(item.baseline),
+            energy_price_eur_per_kwh=float(item.energy_price) if metric.is_energy else None,
+            implementation_cost_eur=float(item.implementation_cost) if metric.is_energy else None,
+        ))
+    db.session.add(analysis)
+    db.session.flush()
+    logger.info("Created %s ROI analysis %s: %s on %s", kind, analysis.id, option.label, architecture.name)
+    return analysis
+
+
+def _check_values(tactic: Tactic, architecture: ModelArchitecture, option: TacticParameterOption,
+                  values: Sequence[MetricInput]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    applicable = {metric.id: metric for metric in tactic.metrics}
+    if not values:
+        return {"values": f"Enter a baseline value for each metric of the tactic '{tactic.name}'."}
+
+    seen: set[int] = set()
+    for item in values:
+        metric = applicable.get(item.metric_id)
+        if item.metric_id in seen:
+            errors["values"] = f"The metric with id {item.metric_id} is given twice; give each metric once."
+            continue
+        seen.add(item.metric_id)
+        if metric is None:
+            known = db.session.get(RoiMetric, item.metric_id)
+            errors["values"] = (f"The metric '{known.name}' is not applicable for the tactic '{tactic.name}'."
+                                if known else f"No metric with id {item.metric_id}.")
+            continue
+        if reduction_for(architecture.id, option.id, metric.id) is None:
+            errors[f"baseline-{metric.id}"] = (
+                f"No expected reduction is recorded for {metric.name} with '{tactic.name} – {option.label}' on "
+                f"{architecture.name}; choose another parameter or ask a QA manager to add it.")
+            continue
+        message = baseline_error(metric, item.baseline)
+        if message:
+            errors[f"baseline-{metric.id}"] = message
+        if metric.is_energy:
+            errors.update(_cost_errors(metric, item))
+
+    missing = [metric for metric_id, metric in applicable.items() if metric_id not in seen]
+    for metric in missing:
+        errors[f"baseline-{metric.id}"] = f"Enter the baseline {metric.name.lower()}{_in_unit(metric)}."
+    return errors
+
+
+def baseline_error(metric: RoiMetric, value: float | None) -> str | None:
+    """Return why a baseline value is invalid for the metric, or None when it is valid."""
+    unit = f" {metric.unit}" if metric.unit else ""
+    if value is None:
+        return f"Enter the baseline {metric.name.lower()}{_in_unit(metric)}."
+    if not math.isfinite(value):
+        return f"{metric.name} must be a finite number{_in_unit(metric)}; got {value}."
+    if metric.is_energy and value <= 0:
+        return (f"{metric.name} must be a positive number of joules per inference; got {_plain(value)}. "
+                "Zero means not measured.")
+    if metric.min_value is not None and value < metric.min_value:
+        return f"{metric.name} must be at least {_plain(metric.min_value)}{unit}; got {_plain(value)}{unit}."
+    if metric.max_value is not None and value > metric.max_value:
+        return f"{metric.name} must be at most {_plain(metric.max_value)}{unit}; got {_plain(value)}{unit}."
+    return None
+
+
+def _cost_errors(metric: RoiMetric, item: MetricInput) -> dict[str, str]:
+    errors = {}
+    price, cost = item.energy_price, item.implementation_cost
+    if price is None:
+        errors[f"price-{metric.id}"] = "Enter the energy price in €/kWh."
+    elif not math.isfinite(price) or price <= 0:
+        errors[f"price-{metric.id}"] = f"The energy price must be a positive number of €/kWh; got {_plain(price)}."
+    elif price > MAX_ENERGY_PRICE_EUR_PER_KWH:
+        errors[f"price-{metric.id}"] = (
+            f"The energy price must be at most {MAX_ENERGY_PRICE_EUR_PER_KWH:g} €/kWh; got {_plain(price)}. "
+            "For a price in €/MWh, divide it by 1,000.")
+    if cost is None:
+        errors[f"cost-{metric.id}"] = "Enter the implementation cost in € (0 for a free tactic)."
+    elif not math.isfinite(cost) or cost < 0:
+        errors[f"cost-{metric.id}"] = f"The implementation cost must be 0 € or more; got {_plain(cost)}."
+    elif cost > MAX_IMPLEMENTATION_COST_EUR:
+        errors[f"cost-{metric.id}"] = (
+            f"The implementation cost must be at most {MAX_IMPLEMENTATION_COST_EUR:,.0f} €; got {_plain(cost)}.")
+    return errors
+
+
+def _in_unit(metric: RoiMetric) -> str:
+    return f" in {metric.unit}" if metric.unit else ""
+
+
+def _plain(value: float) -> str:
+    return f"{value:,.10g}"
+
+
+# ---------------------------------------------------------------- reading an analysis
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """A metric of an analysis: its baseline, the expected reduction and the expected new value."""
+
+    metric: RoiMetric
+    value: AnalysisMetricValue
+    reduction: ExpectedReduction | None
+    change: calculator.MetricChange | None
+
+    @property
+    def is_good(self) -> bool:
+        """Return True when the change goes the metric's better way (or does not change it)."""
+        if self.change is None:
+            return True
+        if self.metric.higher_is_better:
+            return self.change.reduction <= 0
+        return self.change.reduction >= 0
+
+
+@dataclass(frozen=True)
+class EnergyBlock:
+    """The money, ROI and emissions of one energy metric of an analysis."""
+
+    metric: RoiMetric
+    result: calculator.EnergyRoi
+    reduction: ExpectedReduction
+
+    @property
+    def series(self) -> list[calculator.EvolutionPoint]:
+        return calculator.roi_series(self.result)
+
+    @property
+    def cost_change_percent(self) -> float | None:
+        baseline = self.result.total_baseline_cost
+        if baseline == 0:
+            return None
+        return (baseline - self.result.total_new_cost) / baseline * 100
+
+    @property
+    def gasoline_litres(self) -> float:
+        return calculator.gasoline_litres(abs(self.result.emissions.saved_g))
+
+
+@dataclass
+class AnalysisReport:
+    """Everything the analysis page and its PDF show for one number of inferences."""
+
+    analysis: RoiAnalysis
+    inferences: int
+    rows: list[MetricRow]
+    energy: list[EnergyBlock]
+    intensity: calculator.IntensityFigure
+    alternatives: list[tuple[TacticParameterOption, list[RoiAnalysis]]]
+
+    @property
+    def tactic(self) -> Tactic:
+        return self.analysis.option.tactic
+
+    @property
+    def main(self) -> EnergyBlock | None:
+        return self.energy[0] if self.energy else None
+
+    @property
+    def has_illustrative(self) -> bool:
+        return any(row.reduction is not None and row.reduction.is_illustrative for row in self.rows)
+
+    @property
+    def title(self) -> str:
+        return f"{self.tactic.name} ({self.analysis.option.label}) on {self.analysis.architecture.name}"
+
+    def radar_svg(self) -> Markup:
+        rows = [row for row in self.rows if row.change is not None]
+        labels = [f"{row.metric.name} ({row.metric.unit})" if row.metric.unit else row.metric.name for row in rows]
+        return charts.radar_chart(labels, [row.change.baseline for row in rows], [row.change.new_value for row in rows])
+
+    def evolution_svg(self) -> Markup | None:
+        if self.main is None:
+            return None
+        return charts.roi_evolution_chart(self.main.series, self.main.result.break_even)
+
+    def income_costs_svg(self) -> Markup | None:
+        if self.main is None:
+            return None
+        return charts.income_costs_chart(self.main.result)
+
+
+def get_analysis(analysis_id: int) -> RoiAnalysis | None:
+    return db.session.get(RoiAnalysis, analysis_id)
+
+
+def analysis_report(analysis: RoiAnalysis, inferences: int = calculator.DEFAULT_INFERENCES) -> AnalysisReport:
+    """Compute the metric changes, money, ROI and emissions of an analysis for `inferences` inferences."""
+    intensity = intensity_figure(analysis.country_code)
+    rows: list[MetricRow] = []
+    energy: list[EnergyBlock] = []
+    for value in analysis.values:
+        reduction = reduction_for(analysis.architecture_id, analysis.option_id, value.metric_id)
+        change = calculator.metric_change(value.baseline, reduction.value) if reduction else None
+        rows.append(MetricRow(value.metric, value, reduction, change))
+        if reduction is not None and value.metric.is_energy and value.has_costs:
+            result = calculator.energy_roi(value.baseline, reduction.value, value.energy_price_eur_per_kwh,
+                                           value.implementation_cost_eur, inferences, intensity)
+            energy.append(EnergyBlock(value.metric, result, reduction))
+    return AnalysisReport(analysis, inferences, rows, energy, intensity, alternatives(analysis))
+
+
+def alternatives(analysis: RoiAnalysis) -> list[tuple[TacticParameterOption, list[RoiAnalysis]]]:
+    """Return the other options of the same tactic with analyses of the same kind on the same architecture."""
+    others = db.session.scalars(
+        select(RoiAnalysis)
+        .join(TacticParameterOption, TacticParameterOption.id == RoiAnalysis.option_id)
+        .where(TacticParameterOption.tactic_id == analysis.option.tactic_id,
+               RoiAnalysis.architecture_id == analysis.architecture_id,
+               RoiAnalysis.kind == analysis.kind,
+               RoiAnalysis.option_id != analysis.option_id)
+        .order_by(TacticParameterOption.name, TacticParameterOption.value, RoiAnalysis.created_at.desc())
+    ).all()
+    grouped: dict[int, tuple[TacticParameterOption, list[RoiAnalysis]]] = {}
+    for other in others:
+        grouped.setdefault(other.option_id, (other.option, []))[1].append(other)
+    return list(grouped.values())
+
+
+def analysis_label(analysis: RoiAnalysis) -> str:
+    """Return how an analysis is named in lists: its source title, or its registration time."""
+    if analysis.kind == AnalysisKind.RESEARCH and analysis.source is not None:
+        return analysis.source.title
+    return f"Saved {analysis.created_at:%d %b %Y, %H:%M} UTC".replace("Saved 0", "Saved ")
+
+
+# ---------------------------------------------------------------- repositories and comparison
+
+
+@dataclass
+class Repository:
+    """Analyses of one kind filtered by stage, tactic, architecture and option, with the filters' choices."""
+
+    kind: str
+    stages: list[PipelineStage]
+    tactics: list[Tactic]
+    architectures: list[ModelArchitecture]
+    options: list[TacticParameterOption]
+    stage: PipelineStage | None
+    tactic: Tactic | None
+    architecture: ModelArchitecture | None
+    option: TacticParameterOption | None
+    analyses: list[RoiAnalysis]
+    total: int
+
+
+def browse(kind: str, stage_id: int | None = None, tactic_id: int | None = None,
+           architecture_id: int | None = None, option_id: int | None = None) -> Repository:
+    """Return the analyses of a kind matching the filters; each filter offers only choices that have analyses.
+
+    A filter level with exactly one choice is selected automatically.
+    """
+    base = (select(RoiAnalysis)
+            .join(TacticParameterOption, TacticParameterOption.id == RoiAnalysis.option_id)
+            .join(Tactic, Tactic.id == TacticParameterOption.tactic_id)
+            .where(RoiAnalysis.kind == kind))
+    analysed = base.with_only_columns(RoiAnalysis.id, Tactic.id, Tactic.stage_id, RoiAnalysis.architecture_id,
+                                      RoiAnalysis.option_id)
+    rows = db.session.execute(analysed).all()
+
+    stage_ids = {row[2] for row in rows}
+    stages = list(db.session.scalars(select(PipelineStage).where(PipelineStage.id.in_(stage_ids))
+                                     .order_by(PipelineStage.id)))
+    stage = _pick(stages, stage_id)
+    rows = [row for row in rows if stage is None or row[2] == stage.id]
+
+    tactics = list(db.session.scalars(select(Tactic).where(Tactic.id.in_({row[1] for row in rows}))
+                                      .order_by(Tactic.name)))
+    tactic = _pick(tactics, tactic_id, auto=True)
+    architectures: list[ModelArchitecture] = []
+    options: list[TacticParameterOption] = []
+    architecture = option = None
+    if tactic is not None:
+        rows = [row for row in rows if row[1] == tactic.id]
+        architectures = list(db.session.scalars(
+            select(ModelArchitecture).where(ModelArchitecture.id.in_({row[3] for row in rows}))
+            .order_by(ModelArchitecture.name)))
+        architecture = _pick(architectures, architecture_id, auto=True)
+    if architecture is not None:
+        rows = [row for row in rows if row[3] == architecture.id]
+        options = list(db.session.scalars(
+            select(TacticParameterOption).where(TacticParameterOption.id.in_({row[4] for row in rows}))
+            .order_by(TacticParameterOption.name, TacticParameterOption.value)))
+        option = _pick(options, option_id, auto=True)
+    if option is not None:
+        rows = [row for row in rows if row[4] == option.id]
+
+    ids = [row[0] for row in rows]
+    analyses = list(db.session.scalars(
+        select(RoiAnalysis).where(RoiAnalysis.id.in_(ids))
+        .order_by(RoiAnalysis.created_at.desc(), RoiAnalysis.id.desc()).limit(REPOSITORY_LIMIT)
+    )) if ids else []
+    return Repository(kind, stages, tactics, architectures, options, stage, tactic, architecture, option,
+                      analyses, len(ids))
+
+
+def _pick(items: list, wanted_id: int | None, auto: bool = False):
+    for item in items:
+        if item.id == wanted_id:
+            return item
+    if auto and len(items) == 1:
+        return items[0]
+    return None
+
+
+def all_analyses() -> list[RoiAnalysis]:
+    """Return every analysis, research ones first, then the newest saved ones, for the comparison choices."""
+    return list(db.session.scalars(
+        select(RoiAnalysis).order_by(RoiAnalysis.kind.desc(), RoiAnalysis.created_at.desc(), RoiAnalysis.id.desc())
+    ))
+
+
+def latest_analyses(limit: int = 5) -> list[RoiAnalysis]:
+    return list(db.session.scalars(
+        select(RoiAnalysis).where(RoiAnalysis.kind == AnalysisKind.CALCULATION)
+        .order_by(RoiAnalysis.created_at.desc(), RoiAnalysis.id.desc()).limit(limit)
+    ))
+
+
+def registered_at(analysis: RoiAnalysis) -> datetime | None:
+    return analysis.created_at if analysis.kind == AnalysisKind.CALCULATION else None
