@@ -57,6 +57,9 @@ def configure_logging(app: Flask) -> None:
     level = app.config.get("LOG_LEVEL", "INFO")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("gaissa").setLevel(level)
+    # WeasyPrint and fontTools report every rendering step at INFO.
+    for noisy in ("weasyprint", "fontTools", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

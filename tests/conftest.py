@@ -49,15 +49,17 @@ def app():
 
 
 @pytest.fixture(autouse=True)
-def _transaction(request, app):
+def _transaction(request):
     """Run each test inside a transaction that is rolled back, so tests never see each other's rows.
 
     Views may commit: the session joins the outer transaction with savepoints, so their commits
     only release a savepoint.
     """
-    if "live_server" in request.fixturenames or request.node.get_closest_marker("no_rollback"):
-        yield
+    if "app" not in request.fixturenames or "live_server" in request.fixturenames \
+            or request.node.get_closest_marker("no_rollback"):
+        yield  # pure unit tests need no database; live servers commit for real
         return
+    app = request.getfixturevalue("app")
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()

@@ -131,8 +131,7 @@ class Tactic(db.Model):
     )
     metrics: Mapped[list[RoiMetric]] = relationship(secondary=tactic_metrics, order_by="RoiMetric.id")
     options: Mapped[list["TacticParameterOption"]] = relationship(
-        back_populates="tactic", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="TacticParameterOption.id",
+        back_populates="tactic", cascade="all, delete-orphan", order_by="TacticParameterOption.id",
     )
 
     def __repr__(self) -> str:
@@ -215,8 +214,7 @@ class RoiAnalysis(db.Model):
     option: Mapped[TacticParameterOption] = relationship()
     source: Mapped[TacticSource | None] = relationship()
     values: Mapped[list["AnalysisMetricValue"]] = relationship(
-        back_populates="analysis", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="AnalysisMetricValue.metric_id",
+        back_populates="analysis", cascade="all, delete-orphan", order_by="AnalysisMetricValue.metric_id",
     )
 
     @property

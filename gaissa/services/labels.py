@@ -251,11 +251,16 @@ def render_label_svg(evaluation: Evaluation, page_url: str) -> str:
 
 def render_label_pdf(evaluation: Evaluation, page_url: str) -> bytes:
     """Render the label's SVG into a one-page PDF with WeasyPrint."""
+    return render_labels_pdf([evaluation], lambda _evaluation: page_url)
+
+
+def render_labels_pdf(evaluations: list[Evaluation], page_url_of) -> bytes:
+    """Render several labels into one PDF, one label per page; `page_url_of(evaluation)` gives each QR target."""
     from gaissa.services.pdf import render_pdf
 
-    html = render_template("pdf/label.html", label=build_label(evaluation, page_url),
-                           svg=Markup(render_label_svg(evaluation, page_url)))
-    return render_pdf(html)
+    svgs = [Markup(render_label_svg(evaluation, page_url_of(evaluation))) for evaluation in evaluations]
+    title = evaluations[0].model.name if len(evaluations) == 1 else f"{len(evaluations)} energy labels"
+    return render_pdf(render_template("pdf/label.html", svgs=svgs, title=title))
 
 
 def label_json(evaluation: Evaluation, page_url: str) -> dict:

@@ -54,6 +54,8 @@ class IntensityFigure:
     year: int | None
     label: str
     is_world_average: bool = False
+    # True when the year is well behind the newest data, so the figure may be outdated.
+    is_stale: bool = False
 
 
 WORLD_AVERAGE = IntensityFigure(WORLD_AVERAGE_G_PER_KWH, WORLD_AVERAGE_YEAR, "world average", True)

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from gaissa.extensions import db
-from gaissa.models import CarbonIntensity, Country
 from gaissa.models.roi import (
     AnalysisKind,
     AnalysisMetricValue,
@@ -28,7 +27,7 @@ from gaissa.models.roi import (
     TacticParameterOption,
     TacticSource,
 )
-from gaissa.services import charts
+from gaissa.services import carbon, charts
 from gaissa.services import roi as calculator
 
 logger = logging.getLogger(__name__)
@@ -109,67 +108,19 @@ def stage_summaries() -> list[StageSummary]:
 
 def countries() -> list[tuple[str, str]]:
     """Return (ISO code, name) of every country with carbon-intensity data, by name."""
-    try:
-        from gaissa.services import carbon
-    except ImportError:
-        carbon = None
-    if carbon is not None:
-        return list(carbon.countries_with_data())
-    # NOTE: direct query used until gaissa.services.carbon is installed; it lists the same rows.
-    rows = db.session.execute(
-        select(Country.code, Country.name)
-        .where(Country.code.is_not(None), Country.is_aggregate.is_(False),
-               Country.id.in_(select(CarbonIntensity.country_id)))
-        .order_by(Country.name)
-    ).all()
-    return [(code, name) for code, name in rows]
-
-
-def intensity_figure(country_code: str | None) -> calculator.IntensityFigure:
-    """Return the carbon intensity for a country code (its latest year), else the world average."""
-    if not country_code:
-        return _world_figure()
-    try:
-        from gaissa.services import carbon
-    except ImportError:
-        carbon = None
-    if carbon is not None:
-        try:
-            lookup = carbon.intensity_for(country_code)
-        except LookupError:
-            return _world_figure()
-        if lookup is None:
-            return _world_figure()
-        label = "world average" if lookup.is_world_fallback else f"{lookup.name} ({lookup.code})"
-        return calculator.IntensityFigure(lookup.g_per_kwh, lookup.year, label, bool(lookup.is_world_fallback))
-
-    country = db.session.scalar(select(Country).where(Country.code == country_code.upper()))
-    latest = _latest_intensity(country) if country is not None else None
-    if latest is None:
-        return _world_figure()
-    return calculator.IntensityFigure(latest.g_per_kwh, latest.year, f"{country.name} ({country.code})")
+    return carbon.countries_with_data()
 
 
 def country_known(country_code: str) -> bool:
     return any(code == country_code for code, _name in countries())
 
 
-def _world_figure() -> calculator.IntensityFigure:
-    """Return the stored world value of the latest year, or the built-in 2024 world average."""
-    from gaissa.models import WORLD_CODE
-
-    world = db.session.scalar(select(Country).where(Country.code == WORLD_CODE))
-    latest = _latest_intensity(world) if world is not None else None
-    if latest is None:
-        return calculator.WORLD_AVERAGE
-    return calculator.IntensityFigure(latest.g_per_kwh, latest.year, "world average", True)
-
-
-def _latest_intensity(country: Country) -> CarbonIntensity | None:
-    return db.session.scalar(
-        select(CarbonIntensity).where(CarbonIntensity.country_id == country.id)
-        .order_by(CarbonIntensity.year.desc()).limit(1)
-    )
+def intensity_figure(country_code: str | None) -> calculator.IntensityFigure:
+    """Return the carbon intensity of a country's latest year, or the world value when it has none."""
+    lookup = carbon.intensity_for(country_code)
+    label = "world average" if lookup.is_world_fallback else f"{lookup.name} ({lookup.code})"
+    return calculator.IntensityFigure(lookup.g_per_kwh, lookup.year, label, lookup.is_world_fallback,
+                                      lookup.is_stale)
 
 
 # ---------------------------------------------------------------- the calculator form's cascade

@@ -48,6 +48,7 @@ PARSERS: dict[str, Callable[[bytes, str], ParsedFile]] = {
 # Longer information texts are cut, so a wrong mapping onto a huge column cannot flood the page.
 MAX_INFO_LENGTH = 500
 _ISO_ALPHA3 = re.compile(r"^[A-Za-z]{3}$")
+_TOTAL_UNITS = {"energy": "kWh", "mass": "kg", "time": "s"}
 
 
 def import_file(
@@ -247,14 +248,10 @@ def _check_columns(parsed: ParsedFile, tool: ToolSpec) -> list[str]:
 def _apply_mappings(source: SourceRun, tool: ToolSpec, phase: str, inference_count: int | None) -> ImportedRun | RowError:
     """Turn a parsed run into an ImportedRun with mapped, converted values, or the row's error."""
     line = source.line
-    values: dict[str, float] = {}
     info: dict[str, str] = {}
     notes = list(source.notes)
     problems: list[str] = []
-    totals = {"energy": source.energy_kwh, "mass": source.emissions_kg, "time": source.duration_s}
-    total_units = {"energy": "kWh", "mass": "kg", "time": "s"}
-    divided: list[str] = []
-
+    readings: list[tuple[ColumnMapping, float, str, str | None]] = []
     for mapping in tool.mappings:
         text = source.cells.get(mapping.column, "").strip()
         if not text:
@@ -262,27 +259,34 @@ def _apply_mappings(source: SourceRun, tool: ToolSpec, phase: str, inference_cou
         if not mapping.is_metric:
             info[mapping.key] = text[:MAX_INFO_LENGTH]
             continue
-
         source_unit = mapping.column_unit or mapping.metric_unit
         value, problem = _read_value(mapping.column, text, source_unit)
         if problem:
             problems.append(problem)
-            continue
-        kind = quantity_kind(source_unit)
+        else:
+            readings.append((mapping, value, source_unit, quantity_kind(source_unit)))
+    if problems:
+        return RowError(line, f"line {line}: {'; '.join(problems)}")
+
+    # Run totals in kWh, kg and s: the parser's, else the first mapped column of that kind.
+    totals = {"energy": source.energy_kwh, "mass": source.emissions_kg, "time": source.duration_s}
+    for mapping, value, source_unit, kind in readings:
+        if kind is not None and totals[kind] is None and value != 0:
+            totals[kind] = units.convert(value, source_unit, _TOTAL_UNITS[kind])
+
+    values: dict[str, float] = {}
+    divided: list[str] = []
+    for mapping, value, source_unit, kind in readings:
         if value == 0 and kind == "energy":
             return RowError(line, no_energy_message(line, source_unit, totals["time"]))
         if value == 0 and kind is not None:
             notes.append(f"{mapping.column} is 0 {source_unit}, which means not measured, so {mapping.key} is left out.")
             continue
-        if kind is not None and totals[kind] is None:
-            totals[kind] = units.convert(value, source_unit, total_units[kind])
         if phase == "inference" and kind is not None:
             value = value / inference_count
             divided.append(mapping.column)
         values[mapping.key] = units.convert(value, source_unit, mapping.metric_unit)
 
-    if problems:
-        return RowError(line, f"line {line}: {'; '.join(problems)}")
     if not values:
         metric_columns = [m.column for m in tool.mappings if m.is_metric]
         return RowError(line, f"line {line}: none of the mapped columns ({', '.join(metric_columns)}) has a value")

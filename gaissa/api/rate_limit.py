@@ -1,0 +1,62 @@
+"""Fixed-window counters of anonymous API writes per client address, kept in the database.
+
+The counters live in the database so that every gunicorn worker (and every web host behind
+the same database) sees the same counts. Each counted request commits its increment at once,
+so a request that fails later still counts.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gaissa.extensions import db
+from gaissa.models.base import utcnow
+from gaissa.models.tokens import ApiRateCounter
+
+logger = logging.getLogger(__name__)
+WINDOW = timedelta(hours=1)
+# Counters of windows older than this are deleted when a new window starts.
+KEEP = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    count: int
+    limit: int
+    # Seconds until the current window ends and the count starts again from zero.
+    retry_after: int
+
+
+def window_start(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def count_write(address: str, limit: int, now: datetime | None = None) -> RateDecision:
+    """Count one write from `address` in the current window, commit it, and say whether it is allowed."""
+    now = now or utcnow()
+    start = window_start(now)
+    address = (address or "unknown")[:64]
+    matches = (ApiRateCounter.address == address, ApiRateCounter.window_start == start)
+
+    increment = update(ApiRateCounter).where(*matches).values(count=ApiRateCounter.count + 1)
+    if db.session.execute(increment).rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(ApiRateCounter(address=address, window_start=start, count=1))
+        except IntegrityError:
+            # Another worker created this window's row first; count on it.
+            db.session.execute(increment)
+        else:
+            db.session.execute(delete(ApiRateCounter).where(ApiRateCounter.window_start < start - KEEP))
+    count = db.session.scalar(select(ApiRateCounter.count).where(*matches)) or 1
+    db.session.commit()
+
+    retry_after = max(1, int((start + WINDOW - now).total_seconds()))
+    allowed = count <= limit
+    if count == limit + 1:
+        logger.warning("Anonymous API writes from %s reached the limit of %d per hour", address, limit)
+    return RateDecision(allowed, count, limit, retry_after)

@@ -1,0 +1,159 @@
+"""Forms of the ROI Analyzer: the analysis calculator (read by hand, its fields depend on the tactic)
+and the catalogue administration (WTForms)."""
+
+import math
+from dataclasses import dataclass, field
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    BooleanField,
+    FloatField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
+
+from gaissa.services.roi_catalogue import MetricInput
+
+
+@dataclass
+class AnalysisForm:
+    """The calculator form as typed: the cascade's ids, the country and one entry per metric."""
+
+    stage_id: int | None = None
+    tactic_id: int | None = None
+    architecture_id: int | None = None
+    option_id: int | None = None
+    source_id: int | None = None
+    country: str = ""
+    values: list[MetricInput] = field(default_factory=list)
+    raw: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def read_analysis_form(form: MultiDict, metric_ids: list[int] | None = None) -> AnalysisForm:
+    """Read the calculator form; numbers that do not parse get a message at their field.
+
+    `metric_ids` are the metrics whose values to read (those of the chosen tactic).
+    """
+    data = AnalysisForm(
+        stage_id=_int(form.get("stage")),
+        tactic_id=_int(form.get("tactic")),
+        architecture_id=_int(form.get("architecture")),
+        option_id=_int(form.get("option")),
+        source_id=_int(form.get("source")),
+        country=(form.get("country") or "").strip(),
+        raw={key: value for key, value in form.items() if key != "csrf_token"},
+    )
+    for metric_id in metric_ids or []:
+        baseline = _number(form, f"baseline-{metric_id}", data.errors)
+        price = _number(form, f"price-{metric_id}", data.errors)
+        cost = _number(form, f"cost-{metric_id}", data.errors)
+        data.values.append(MetricInput(metric_id, baseline, price, cost))
+    return data
+
+
+def read_inferences(text: str | None, default: int) -> tuple[int, str | None]:
+    """Read a number of inferences; return the default and a message when it is not a whole number ≥ 1."""
+    if text is None or not text.strip():
+        return default, None
+    cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return default, f"The number of inferences must be a whole number; got {text.strip()[:40]!r}."
+    if not math.isfinite(value) or value < 1 or value != int(value):
+        return default, f"The number of inferences must be a whole number of at least 1; got {text.strip()[:40]!r}."
+    if value > 1e15:
+        return default, "The number of inferences must be at most 10^15."
+    return int(value), None
+
+
+def _int(text: str | None) -> int | None:
+    if text is None or not text.strip().isdigit():
+        return None
+    return int(text.strip())
+
+
+def _number(form: MultiDict, name: str, errors: dict[str, str]) -> float | None:
+    text = (form.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        hint = " Use a dot as the decimal separator." if "," in text else ""
+        errors[name] = f"Enter a number; got {text[:40]!r}.{hint}"
+        return None
+    if not math.isfinite(value):
+        errors[name] = f"Enter a finite number; got {text[:40]!r}."
+        return None
+    return value
+
+
+# ---------------------------------------------------------------- catalogue administration
+
+NAME = [DataRequired(message="Enter a name."), Length(max=255, message="At most 255 characters.")]
+
+
+class StageForm(FlaskForm):
+    name = StringField("Name", validators=NAME)
+    description = TextAreaField("Description", validators=[Optional()])
+
+
+class ArchitectureForm(FlaskForm):
+    name = StringField("Name", validators=NAME)
+    information = TextAreaField("Information", validators=[Optional()])
+
+
+class SourceForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(message="Enter the title of the paper or report."),
+                                             Length(max=255, message="At most 255 characters.")])
+    url = StringField("URL", validators=[
+        DataRequired(message="Enter the URL of the paper or report."),
+        URL(require_tld=True, message="Enter a full http:// or https:// URL."),
+        Length(max=500, message="At most 500 characters."),
+    ])
+
+
+class MetricForm(FlaskForm):
+    name = StringField("Name", validators=NAME)
+    unit = StringField("Unit", validators=[Optional(), Length(max=50, message="At most 50 characters.")])
+    description = TextAreaField("Description", validators=[Optional()])
+    is_energy = BooleanField("Energy-related (energy per inference in J; the ROI is computed from it)")
+    higher_is_better = BooleanField("Higher is better")
+    min_value = FloatField("Minimum baseline value", validators=[Optional()])
+    max_value = FloatField("Maximum baseline value", validators=[Optional()])
+
+
+class TacticForm(FlaskForm):
+    name = StringField("Name", validators=NAME)
+    stage = SelectField("Pipeline stage", coerce=int, validators=[DataRequired(message="Choose a pipeline stage.")])
+    information = TextAreaField("Information", validators=[Optional()])
+    sources = SelectMultipleField("Sources", coerce=int)
+    architectures = SelectMultipleField("Compatible architectures", coerce=int)
+    metrics = SelectMultipleField("Applicable metrics", coerce=int)
+
+
+class OptionForm(FlaskForm):
+    tactic = SelectField("Tactic", coerce=int, validators=[DataRequired(message="Choose a tactic.")])
+    name = StringField("Parameter", validators=NAME)
+    value = StringField("Value", validators=[DataRequired(message="Enter a value."),
+                                             Length(max=255, message="At most 255 characters.")])
+
+
+class ReductionForm(FlaskForm):
+    option = SelectField("Tactic parameter", coerce=int, validators=[DataRequired(message="Choose a parameter.")])
+    architecture = SelectField("Model architecture", coerce=int,
+                               validators=[DataRequired(message="Choose an architecture.")])
+    metric = SelectField("Metric", coerce=int, validators=[DataRequired(message="Choose a metric.")])
+    percent = FloatField("Expected reduction (%)", validators=[
+        InputRequired(message="Enter the expected reduction in percent (negative for an increase)."),
+        NumberRange(min=-1000, max=100, message="The expected reduction must be between -1000 % and 100 %."),
+    ])
+    source = SelectField("Source", coerce=int)
+    is_illustrative = BooleanField("Illustrative (no published figure, or derived by an assumption)")
+    note = TextAreaField("Note (how the figure was obtained)", validators=[Optional()])
