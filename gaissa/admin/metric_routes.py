@@ -22,35 +22,37 @@ def metrics():
 def new_metric():
     phase = phase_arg()
     form = MetricForm()
+    other_errors = {}
     if form.validate_on_submit():
         try:
             metric = metric_admin.create_metric(phase, _metric_input(form))
         except metric_admin.MetricInputError as exc:
-            attach_errors(form, exc.errors)
+            other_errors = attach_errors(form, exc.errors)
         else:
             db.session.commit()
             flash(f"Created {metric.name} ({metric.key}). Its weight and boundaries are in the {phase} draft: "
                   "review the impact and publish it under Rating schemes.", "success")
             return redirect_htmx_aware(url_for("admin.edit_metric", metric_id=metric.id))
-    return _editor(form, phase, None)
+    return _editor(form, phase, None, other_errors)
 
 
 @bp.route("/metrics/<int:metric_id>", methods=["GET", "POST"])
 def edit_metric(metric_id: int):
     metric = get_or_404(metric_admin.get_metric(metric_id))
     form = MetricForm(obj=None if request.method == "POST" else _MetricDefaults(metric))
+    other_errors = {}
     if form.validate_on_submit():
         try:
             rating_changed = metric_admin.update_metric(metric, _metric_input(form))
         except metric_admin.MetricInputError as exc:
-            attach_errors(form, exc.errors)
+            other_errors = attach_errors(form, exc.errors)
         else:
             db.session.commit()
             note = (" The new weight or boundaries are in the draft scheme until you publish it." if rating_changed
                     else "")
             flash(f"Saved {metric.name}.{note}", "success")
             return redirect_htmx_aware(url_for("admin.edit_metric", metric_id=metric.id))
-    return _editor(form, metric.phase, metric)
+    return _editor(form, metric.phase, metric, other_errors)
 
 
 @bp.get("/metrics/preview")
@@ -83,12 +85,13 @@ def calibrate_metric(metric_id: int):
     entry = scheme_admin.working_entry(metric.phase, metric.key)
     proposal = calibration.boundaries or (entry.boundaries if entry else ("", "", "", ""))
     form = CalibrationForm(data=dict(zip(metric_admin.BOUNDARY_FIELDS, (_plain(value) for value in proposal))))
+    other_errors = {}
     if form.validate_on_submit() and calibration.boundaries is not None:
         data = _MetricDefaults(metric).as_input(**{name: getattr(form, name).data for name in metric_admin.BOUNDARY_FIELDS})
         try:
             metric_admin.update_metric(metric, data)
         except metric_admin.MetricInputError as exc:
-            attach_errors(form, exc.errors)
+            other_errors = attach_errors(form, exc.errors)
         else:
             db.session.commit()
             flash(f"The calibrated boundaries of {metric.name} are in the {metric.phase} draft. Check the impact "
@@ -96,10 +99,10 @@ def calibrate_metric(metric_id: int):
             return redirect_htmx_aware(url_for("admin.schemes", phase=metric.phase))
     status = 400 if form.is_submitted() else 200
     return render("admin/metric_calibrate.html", "admin/partials/_calibration.html", status=status, metric=metric,
-                  calibration=calibration, entry=entry, form=form)
+                  calibration=calibration, entry=entry, form=form, other_errors=other_errors)
 
 
-def _editor(form: MetricForm, phase: str, metric):
+def _editor(form: MetricForm, phase: str, metric, other_errors: dict[str, str]):
     boundaries = [field.data or "" for field in form.boundary_fields()]
     preview = metric_admin.preview_scale(form.direction.data or "", boundaries, form.unit.data or "")
     key = metric.key if metric is not None else metric_admin.slugify_key(form.name.data or "")
@@ -107,7 +110,8 @@ def _editor(form: MetricForm, phase: str, metric):
     status = 400 if form.is_submitted() else 200
     return render("admin/metric_form.html", "admin/partials/_metric_form.html", status=status, form=form,
                   phase=phase, metric=metric, preview=preview, key=key, published=published,
-                  value_count=metric_admin.value_count(metric) if metric is not None else 0)
+                  value_count=metric_admin.value_count(metric) if metric is not None else 0,
+                  other_errors=other_errors)
 
 
 def _metric_input(form: MetricForm) -> metric_admin.MetricInput:

@@ -57,7 +57,7 @@ def rate_command(phase, file_path, tool_name, inferences, assignments, info_item
                 raise run_rating.RunInputError(f"File not found: {file_path}")
             runs = run_rating.read_file_runs(phase, file_path.read_bytes(), file_path.name, tool_name, inferences)
         else:
-            runs = [("typed values", run_rating.parse_assignments(assignments), {})]
+            runs = [(run_rating.TYPED_VALUES, run_rating.parse_assignments(assignments), {})]
         rated = [run_rating.rate_run(phase, name, values, {**run_info, **info}) for name, values, run_info in runs]
     except (run_rating.RunInputError, schemes.SchemeNotFound) as exc:
         click.echo(f"Error: {exc}", err=True)

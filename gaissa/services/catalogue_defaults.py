@@ -59,7 +59,7 @@ HIGHER = "higher_is_better"
 METRICS = (
     MetricDefault(
         "energy", "training", "Training energy", "kWh", LOWER, 0.35,
-        tuple(round(q / WORLD_INTENSITY_2024_G_PER_KWH, 10) for q in CO2_QUANTILES_G),  # type: ignore[arg-type]
+        tuple(q / WORLD_INTENSITY_2024_G_PER_KWH for q in CO2_QUANTILES_G),  # type: ignore[arg-type]
         "battery",
         "Electricity consumed by the hardware during the whole training run, including the data centre's PUE when the tool applies it.",
         "Run the training under CodeCarbon (energy_consumed column, kWh), carbontracker or eco2ai, or read the "

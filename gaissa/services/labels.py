@@ -28,6 +28,8 @@ LABEL_WIDTH = 400
 TILE_TOP = 348
 TILE_WIDTH = 122
 TILE_HEIGHT = 112
+# Room for the model name: from x = 24 to the inner edge of the border at x = 380.
+NAME_MAX_WIDTH = 352
 GREY = "#8a8a8a"
 DEFAULT_COLOURS = dict(zip(GRADE_LETTERS, ("#639b30", "#b8ac2b", "#f8b830", "#ef7d29", "#e52421")))
 _SVG_OPEN = re.compile(r"^\s*<svg[^>]*>", re.S)
@@ -168,6 +170,21 @@ def tile_positions(count: int) -> list[tuple[float, float]]:
     return positions
 
 
+def text_width_em(text: str) -> float:
+    """Estimate the width of bold DejaVu Sans text in em, erring on the wide side (no font metrics at hand)."""
+    width = 0.0
+    for char in text:
+        if char in "ijlft.,:;'|!I ":
+            width += 0.42
+        elif char in "mwMW@%":
+            width += 1.05
+        elif char.isupper() or char.isdigit():
+            width += 0.8
+        else:
+            width += 0.72
+    return width
+
+
 def wrap_name(name: str, width: int, max_lines: int) -> tuple[str, ...]:
     """Wrap a name into at most `max_lines` lines of `width` characters, ending with "…" when cut."""
     lines = textwrap.wrap(name, width=width, break_long_words=True, break_on_hyphens=True) or [""]
@@ -207,13 +224,15 @@ def build_label(evaluation: Evaluation, page_url: str) -> LabelView:
         ))
 
     name = evaluation.model.name
-    font_size = 26 if len(name) <= 22 else 20
+    name_lines = wrap_name(name, 22 if len(name) <= 22 else 30, 2)
+    widest = max(text_width_em(line) for line in name_lines)
+    font_size = max(10, min(26 if len(name) <= 22 else 20, int(NAME_MAX_WIDTH / max(widest, 1.0))))
     path, modules = qr_path(page_url)
     return LabelView(
         evaluation_id=evaluation.id,
         model_id=evaluation.model_id,
         model_name=name,
-        name_lines=wrap_name(name, 22 if font_size == 26 else 30, 2),
+        name_lines=name_lines,
         name_font_size=font_size,
         phase=evaluation.phase,
         phase_title=evaluation.phase.capitalize(),

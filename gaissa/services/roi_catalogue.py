@@ -404,6 +404,9 @@ class EnergyBlock:
     def gasoline_litres(self) -> float:
         return calculator.gasoline_litres(abs(self.result.emissions.saved_g))
 
+    equivalence_source = calculator.GASOLINE_SOURCE
+    equivalence_url = calculator.GASOLINE_SOURCE_URL
+
 
 @dataclass
 class AnalysisReport:

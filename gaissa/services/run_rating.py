@@ -12,6 +12,10 @@ from gaissa.services.importers import ImportReport, import_file, tool_spec_from_
 from gaissa.services.rating import rate
 
 
+# Name of the run made of --value arguments.
+TYPED_VALUES = "typed values"
+
+
 class RunInputError(ValueError):
     """Input that cannot be rated; the message lists every problem."""
 
@@ -69,8 +73,9 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
 def rate_run(phase: str, name: str, raw_values: dict[str, Any], info: dict[str, str] | None = None) -> RatedRun:
     """Validate and rate one run under the current scheme; raise RunInputError naming each bad value."""
     values, errors = evaluations.parse_values(phase, raw_values)
+    prefix = "" if name == TYPED_VALUES else f"{name}: "
     if errors:
-        raise RunInputError(f"{name}: " + " ".join(errors.values()))
+        raise RunInputError(prefix + " ".join(errors.values()))
     info = dict(info or {})
     notes = []
     if phase == "training":
@@ -79,7 +84,7 @@ def rate_run(phase: str, name: str, raw_values: dict[str, Any], info: dict[str, 
             notes.append(f"co2_eq_emissions derived from energy × {derived['carbon_intensity_g_per_kwh']:g} g/kWh "
                          f"({derived['country_name']}, {derived['carbon_intensity_year']})")
     if not values:
-        raise RunInputError(f"{name}: no metric value to rate.")
+        raise RunInputError(f"{prefix}no metric value to rate.")
     scheme = schemes.current_scheme(phase)
     rules = schemes.rules_for(scheme)
     result = rate(rules, values)

@@ -62,9 +62,11 @@ def parse_quantity(text: str, unit: str) -> float:
     if cleaned.count(",") == 1 and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")
     try:
-        return _finite(float(cleaned))
+        number = float(cleaned)
     except ValueError:
-        pass
+        number = None
+    if number is not None:
+        return _finite(number)
     ureg = registry()
     try:
         quantity = ureg.Quantity(cleaned)
@@ -82,7 +84,7 @@ def parse_quantity(text: str, unit: str) -> float:
 
 def _finite(value: float) -> float:
     if math.isnan(value) or math.isinf(value):
-        raise UnitError(f"{value} is not a finite number")
+        raise UnitError(f"{value} is not a finite number; enter a measured value")
     return value
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from gaissa.extensions import db
 from gaissa.models import CalculationTool, EvaluationDraft, EvaluationSource, Metric
 from gaissa.services import evaluations
-from gaissa.services.importers import ColumnMapping, ImportedRun, ImportReport, ToolSpec, import_file, mean_of_runs
+from gaissa.services.importers import ImportedRun, ImportReport, import_file, mean_of_runs, tool_spec_from_model
 
 logger = logging.getLogger(__name__)
 MAX_FILES = 10
@@ -42,18 +42,6 @@ def tools_for_phase(phase: str) -> list[CalculationTool]:
     return [tool for tool in tools if any(mapping.phase == phase for mapping in tool.mappings)]
 
 
-def tool_spec(tool: CalculationTool, phase: str) -> ToolSpec:
-    mappings = []
-    for mapping in tool.mappings:
-        if mapping.phase != phase:
-            continue
-        if mapping.metric is not None:
-            mappings.append(ColumnMapping(mapping.column, "metric", mapping.metric.key, mapping.column_unit, mapping.metric.unit))
-        elif mapping.field is not None:
-            mappings.append(ColumnMapping(mapping.column, "info", mapping.field.key, None, None))
-    return ToolSpec(name=tool.name, file_format=tool.file_format, mappings=tuple(mappings))
-
-
 def read_uploads(phase: str, files: list[UploadedFile], inference_count: int | None,
                  model_name: str | None = None) -> UploadResult:
     """Read every file with its tool; when all are valid, store their runs in a draft for the run choice."""
@@ -72,7 +60,7 @@ def read_uploads(phase: str, files: list[UploadedFile], inference_count: int | N
         if tool is None:
             result.errors.append(f"{upload.name}: choose the tool that produced this file.")
             continue
-        report = import_file(upload.data, upload.name, tool_spec(tool, phase), phase, inference_count)
+        report = import_file(upload.data, upload.name, tool_spec_from_model(tool, phase), phase, inference_count)
         result.reports.append(report)
         if not report.ok or report.errors:
             count = len(report.errors)

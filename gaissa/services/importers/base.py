@@ -126,6 +126,9 @@ class SourceRun:
     components_kwh: dict[str, float | None] = field(default_factory=dict)
     pue: float | None = None
     notes: list[str] = field(default_factory=list)
+    # Columns the parser found unusable but harmless (a NaN power, a clock time as duration);
+    # the mappings skip them, and the run's notes say why.
+    skipped_columns: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -141,6 +141,7 @@ def _read_row(line: int, cells: dict[str, str]) -> tuple[SourceRun | None, RowEr
     """Check one CodeCarbon row and turn it into a run, or return the reasons it cannot be used."""
     problems: list[str] = []
     notes: list[str] = []
+    skipped: set[str] = set()
 
     if not _is_timestamp(cells["timestamp"]):
         problems.append(f"timestamp is not a date ({cells['timestamp'][:40]!r}); the columns may be shifted")
@@ -171,6 +172,7 @@ def _read_row(line: int, cells: dict[str, str]) -> tuple[SourceRun | None, RowEr
         elif not math.isfinite(value):
             # A NaN power or component energy is an unknown, not a measurement.
             notes.append(f"{invalid}, so it is treated as unknown.")
+            skipped.add(column)
         else:
             problems.append(invalid)
     for state, columns in reversed(not_finite.items()):
@@ -183,18 +185,22 @@ def _read_row(line: int, cells: dict[str, str]) -> tuple[SourceRun | None, RowEr
         return None, RowError(line, f"line {line}: {'; '.join(problems)}")
     if numbers["energy_consumed"] == 0:
         return None, RowError(line, no_energy_message(line, "kWh", numbers["duration"]))
-    return _source_run(line, cells, numbers, notes), None
+    return _source_run(line, cells, numbers, notes, skipped), None
 
 
-def _source_run(line: int, cells: dict[str, str], numbers: dict[str, float | None], notes: list[str]) -> SourceRun:
+def _source_run(
+    line: int, cells: dict[str, str], numbers: dict[str, float | None], notes: list[str], skipped: set[str]
+) -> SourceRun:
     energy = numbers["energy_consumed"]
     emissions = numbers["emissions"]
     duration = numbers["duration"]
     if emissions == 0:
         notes.append("emissions are 0 kg, which means CodeCarbon had no carbon intensity; they are left out.")
+        skipped.add("emissions")
         emissions = None
     if duration == 0:
-        notes.append("duration is 0 s, so it is left out.")
+        notes.append("duration is 0 s, which means not measured, so it is left out.")
+        skipped.add("duration")
         duration = None
 
     pue = numbers["pue"]
@@ -219,6 +225,7 @@ def _source_run(line: int, cells: dict[str, str], numbers: dict[str, float | Non
         components_kwh=components,
         pue=pue,
         notes=notes,
+        skipped_columns=skipped,
     )
 
 

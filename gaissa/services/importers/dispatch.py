@@ -254,7 +254,7 @@ def _apply_mappings(source: SourceRun, tool: ToolSpec, phase: str, inference_cou
     readings: list[tuple[ColumnMapping, float, str, str | None]] = []
     for mapping in tool.mappings:
         text = source.cells.get(mapping.column, "").strip()
-        if not text:
+        if not text or mapping.column in source.skipped_columns:
             continue
         if not mapping.is_metric:
             info[mapping.key] = text[:MAX_INFO_LENGTH]

@@ -103,10 +103,13 @@ def _read_row(line: int, cells: dict[str, str]) -> tuple[SourceRun | None, RowEr
             continue
         values[column] = value
 
+    skipped: set[str] = set()
     duration = parse_number(cells.get(DURATION, ""))
     if duration is None or not math.isfinite(duration) or duration < 0:
         if cells.get(DURATION):
+            # Some 2022 versions wrote a clock time here, which cannot be turned back into seconds.
             notes.append(f"{DURATION} is {cells[DURATION]!r}, not a number of seconds, so the duration is left out.")
+            skipped.add(DURATION)
         duration = None
 
     if problems:
@@ -117,6 +120,7 @@ def _read_row(line: int, cells: dict[str, str]) -> tuple[SourceRun | None, RowEr
     emissions = values[EMISSIONS]
     if emissions == 0:
         notes.append("CO2_emissions(kg) is 0, which means not measured, so it is left out.")
+        skipped.add(EMISSIONS)
         emissions = None
     epoch = cells.get("epoch", "")
     if epoch and epoch.upper() != "N/A":
@@ -131,6 +135,7 @@ def _read_row(line: int, cells: dict[str, str]) -> tuple[SourceRun | None, RowEr
         duration_s=duration or None,
         run_id=cells.get("id") or None,
         notes=notes,
+        skipped_columns=skipped,
     ), None
 
 
