@@ -9,8 +9,11 @@ from flask import Flask
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def create_app(config_name: str | None = None) -> Flask:
-    """Build the Flask application for the named configuration (development by default)."""
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the Flask application for the named configuration (development by default).
+
+    `overrides` replaces settings before the extensions start, e.g. another database URL for a test server.
+    """
     app = Flask(
         __name__,
         template_folder=str(PROJECT_DIR / "templates"),
@@ -18,6 +21,7 @@ def create_app(config_name: str | None = None) -> Flask:
         instance_path=str(PROJECT_DIR / "instance"),
     )
     load_config(app, config_name)
+    app.config.update(overrides or {})
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)

@@ -85,8 +85,12 @@ def _operation(operation: Operation, refs: dict) -> dict[str, Any]:
 def _path_parameters(operation: Operation) -> list[dict[str, Any]]:
     parameters = []
     for name, converter in operation.path_parameters:
-        schema = {"type": "integer", "minimum": 0, "maximum": MAX_INT} if converter == "int" else {
-            "type": "string", "minLength": 1, "pattern": r"^[^/]+$"}
+        if name in operation.path_schemas:
+            schema = operation.path_schemas[name]
+        elif converter == "int":
+            schema = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
+        else:
+            schema = {"type": "string", "minLength": 1, "pattern": r"^[^/]+$"}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     return parameters
 

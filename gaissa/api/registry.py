@@ -43,6 +43,10 @@ class Operation:
     defaults: dict[str, Any] = field(default_factory=dict)
     # Response headers worth documenting, e.g. Location on 201.
     headers: dict[str, str] = field(default_factory=dict)
+    # JSON schemas of path parameters that are more than "an integer" or "a string".
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Error statuses particular to this operation, e.g. 409 while a sync is running.
+    extra_errors: tuple[int, ...] = ()
 
     @property
     def is_write(self) -> bool:
@@ -59,7 +63,7 @@ class Operation:
 
     def error_statuses(self) -> list[int]:
         """Return every error status this operation can answer with, for the documentation."""
-        statuses = {401}
+        statuses = {401, *self.extra_errors}
         if self.path_parameters or self.tool:
             statuses.add(404)
         if self.query or self.body:

@@ -1,10 +1,6 @@
-"""Routes of the api feature."""
+"""The JSON API under /api/v1: the blueprint with every endpoint module's operations registered."""
 
-from flask import Blueprint, render_template
+from gaissa.api.blueprint import bp
+from gaissa.api.endpoints import catalogue, evaluations, jobs, meta, models, roi  # noqa: F401  (register operations)
 
-bp = Blueprint("api", __name__)
-
-
-@bp.get("/")
-def index():
-    return render_template("coming_soon.html", title="API")
+__all__ = ["bp"]

@@ -376,12 +376,6 @@ class ToolWrite(RequestModel):
                                       description="The complete list: mappings left out are removed.")
 
 
-class CatalogueList(BaseModel):
-    """A list wrapper, so that fields can be added later without breaking clients."""
-
-    items: list[Any]
-
-
 class GradeList(BaseModel):
     items: list[GradeOut]
 
@@ -405,11 +399,15 @@ class ToolList(BaseModel):
 # ---------------------------------------------------------------- statistics, jobs, sync
 
 
-class StatisticsOut(BaseModel):
+class LabelCountsOut(BaseModel):
     models: int
     trainings: int
     inferences: int
-    roi: dict[str, int] | None = Field(None, description="ROI Analyzer counters; null when that tool is off.")
+
+
+class StatisticsOut(BaseModel):
+    label: LabelCountsOut | None = Field(description="Visible GAISSALabel models and evaluations; null when that tool is off.")
+    roi: dict[str, int] | None = Field(description="ROI Analyzer counters; null when that tool is off.")
 
 
 class JobOut(BaseModel):

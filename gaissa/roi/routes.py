@@ -5,6 +5,7 @@ import re
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 
 from gaissa.extensions import db
+from gaissa.models.base import utcnow
 from gaissa.models.roi import AnalysisKind
 from gaissa.roi.forms import read_analysis_form, read_inferences
 from gaissa.services import roi_catalogue as catalogue
@@ -49,7 +50,7 @@ def analysis(analysis_id: int):
 @bp.get("/analyses/<int:analysis_id>/report.pdf")
 def analysis_pdf(analysis_id: int):
     report, _error = _report(analysis_id)
-    html = render_template("pdf/roi_report.html", report=report)
+    html = render_template("pdf/roi_report.html", report=report, now=utcnow())
     response = make_response(render_pdf(html, base_url=request.url_root))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{_pdf_name(report)}"'

@@ -112,7 +112,7 @@ class IntensityLookup:
     year: int
     code: str
     name: str
-    # True when the world value stands in for a country without data.
+    # True when the world value is returned because the country is unknown or has no data.
     is_world_fallback: bool
     # True when the year is more than STALE_AFTER_YEARS older than the newest year in the database.
     is_stale: bool
@@ -171,9 +171,9 @@ def parse_owid_csv(data: bytes | str) -> ParsedIntensities:
 
     problems.extend(_code_conflicts(rows))
     if problems:
-        shown = "; ".join(problems[:_MAX_PROBLEMS_SHOWN])
+        listed = "; ".join(problems[:_MAX_PROBLEMS_SHOWN])
         more = f" (and {len(problems) - _MAX_PROBLEMS_SHOWN} more)" if len(problems) > _MAX_PROBLEMS_SHOWN else ""
-        raise CarbonFileError(f"the carbon-intensity file has invalid rows, so nothing was imported: {shown}{more}")
+        raise CarbonFileError(f"the carbon-intensity file has invalid rows, so nothing was imported: {listed}{more}")
     if not rows:
         raise CarbonFileError("the carbon-intensity file has no values: every row's value cell is empty")
 

@@ -47,8 +47,8 @@ class ToolSpec:
 class ImportedRun:
     """One measured run found in a file, with the mapped metric values in the metrics' units.
 
-    For an inference import, values of energy, time and mass columns are divided by the number
-    of inferences, so they are per inference; energy_kwh, emissions_kg and duration_s stay the
+    For an inference import, values from energy, time and mass columns are divided by the number
+    of inferences, so they are per inference. energy_kwh, emissions_kg and duration_s stay the
     totals of the run.
     """
 
@@ -126,14 +126,14 @@ class SourceRun:
     components_kwh: dict[str, float | None] = field(default_factory=dict)
     pue: float | None = None
     notes: list[str] = field(default_factory=list)
-    # Columns the parser found unusable but harmless (a NaN power, a clock time as duration);
-    # the mappings skip them, and the run's notes say why.
+    # Columns the parser found unusable but harmless, such as a NaN power or a clock time as
+    # duration. The mappings skip them, and the run's notes explain why.
     skipped_columns: set[str] = field(default_factory=set)
 
 
 @dataclass
 class ParsedFile:
-    """What a format parser returns: its runs, its per-row errors and the columns it exposes."""
+    """Output of a format parser: its runs, its per-row errors and the columns it exposes."""
 
     columns: list[str]
     runs: list[SourceRun] = field(default_factory=list)

@@ -60,7 +60,7 @@ def parse_carbontracker(data: bytes, file_name: str) -> ParsedFile:
     energy = values["energy_kwh"]
     duration = values["duration_s"]
     if not energy:
-        reason = ", because carbontracker found the epoch too short to measure" if _says_too_short(lines) else ""
+        reason = ", because carbontracker found the epoch too short to measure" if _reports_short_epoch(lines) else ""
         parsed.errors.append(RowError(
             line, f"line {line}: no energy measured (0 kWh over {duration:g} s){reason}; measure a longer run."
         ))
@@ -139,7 +139,7 @@ def _duration(block: dict) -> tuple[float | None, str | None]:
     return total, None
 
 
-def _says_too_short(lines: list[str]) -> bool:
+def _reports_short_epoch(lines: list[str]) -> bool:
     return any(_TOO_SHORT in line.lower() for line in lines)
 
 

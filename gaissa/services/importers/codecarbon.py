@@ -1,9 +1,9 @@
 """CodeCarbon emissions.csv of every version, read by header name.
 
 Units as CodeCarbon writes them: duration in s, emissions in kg CO2eq, energy_consumed and the
-cpu/gpu/ram energies in kWh, powers in W, water_consumed in L. Since 2.3 the energies already
-include the PUE (CodeCarbon multiplies them by `pue` while measuring), so the PUE is never
-applied again; it is only reported.
+cpu/gpu/ram energies in kWh, powers in W, water_consumed in L. Since 2.3 CodeCarbon multiplies
+the energies by `pue` while it measures. The importer therefore never applies the PUE again and
+only reports it.
 
 Column sets: 0.x and 1.x have 12 columns and no run_id; 2.0–2.1 have 29, 2.2 adds
 codecarbon_version (30), 2.3 pue (31), 2.7 experiment_id (32), 3.0.8 water_consumed and wue

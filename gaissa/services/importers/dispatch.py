@@ -1,10 +1,10 @@
 """import_file: pick the parser for the tool's file format, then apply the tool's column mappings.
 
-Mapped metric columns are converted with pint from the column's unit to the metric's unit. For
-an inference import, columns of energy, time or mass are totals of the measured run (as
-CodeCarbon, carbontracker and eco2ai write them), so they are divided by the number of
-inferences the run performed: energy_consumed in kWh becomes J per inference and duration in s
-becomes ms per inference. Other columns (parameters, file size, FLOPs) are taken as they are.
+Mapped metric columns are converted with pint from the column's unit to the metric's unit.
+Columns of energy, time or mass hold totals of the measured run, as CodeCarbon, carbontracker
+and eco2ai write them. For an inference import they are divided by the number of inferences the
+run performed, so energy_consumed in kWh becomes J per inference and duration in s becomes ms
+per inference. Other columns (parameters, file size, FLOPs) are taken as they are.
 """
 
 import dataclasses
@@ -141,8 +141,8 @@ def mean_of_runs(runs: list[ImportedRun]) -> ImportedRun:
         if len(texts) == 1:
             info[key] = runs[0].info[key]
         else:
-            shown = ", ".join(sorted(text or "none" for text in texts))
-            notes.append(f"{key} differs between the runs ({shown}), so it is left out.")
+            differing = ", ".join(sorted(text or "none" for text in texts))
+            notes.append(f"{key} differs between the runs ({differing}), so it is left out.")
 
     components = {
         part: _mean([run.components_kwh.get(part) for run in runs], require_all=True)

@@ -1,11 +1,16 @@
 """eco2ai emission.csv files of every layout since 2022.
 
-Layouts seen in sb-ai-lab/Eco2AI's history: TAB-separated files (until June 2022); comma-separated
-files that quote fields containing a comma with `*` instead of `"`; the header
-`power_consumption(kWTh)`, renamed `power_consumption(kWh)` in August 2022 (the unit was always
-kWh); and the current layout with id, epoch, region/country and cost. Units: duration in s,
-energy in kWh, CO2 in kg. Every data row is one run. The parser exposes the current header names
-(duration(s), power_consumption(kWh), CO2_emissions(kg)) whatever the file's layout.
+Layouts seen in the history of sb-ai-lab/Eco2AI:
+
+- TAB-separated files, written until June 2022;
+- comma-separated files that quote a field containing a comma with `*` instead of `"`;
+- the header `power_consumption(kWTh)`, renamed `power_consumption(kWh)` in August 2022 (the
+  values were kWh all along);
+- the current layout, which adds id, epoch, region/country and cost.
+
+Units: duration in s, energy in kWh, CO2 in kg. Every data row is one run. Whatever the file's
+layout, the parser exposes the current header names duration(s), power_consumption(kWh) and
+CO2_emissions(kg) to the tool's mappings.
 """
 
 import math
@@ -107,7 +112,7 @@ def _read_row(line: int, cells: dict[str, str]) -> tuple[SourceRun | None, RowEr
     duration = parse_number(cells.get(DURATION, ""))
     if duration is None or not math.isfinite(duration) or duration < 0:
         if cells.get(DURATION):
-            # Some 2022 versions wrote a clock time here, which cannot be turned back into seconds.
+            # An early eco2ai version wrote a date-time here, which cannot be turned back into seconds.
             notes.append(f"{DURATION} is {cells[DURATION]!r}, not a number of seconds, so the duration is left out.")
             skipped.add(DURATION)
         duration = None
@@ -124,7 +129,7 @@ def _read_row(line: int, cells: dict[str, str]) -> tuple[SourceRun | None, RowEr
         emissions = None
     epoch = cells.get("epoch", "")
     if epoch and epoch.upper() != "N/A":
-        # NOTE: rows of one tracker's epochs are shown as separate runs; their sum, not their mean, is the training.
+        # NOTE: the rows of one tracker's epochs are listed as separate runs. Their sum, not their mean, is the training.
         notes.append(f"This row covers {epoch}.")
     return SourceRun(
         line=line,

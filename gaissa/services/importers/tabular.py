@@ -1,10 +1,13 @@
 """Reading CSV and XLSX files into a header and rows, and the generic tabular format.
 
-CSV: UTF-8 with or without a BOM (UTF-16 with a BOM and Windows-1252 are also read), the
-delimiter sniffed from the header line among comma, semicolon, TAB and vertical bar. XLSX: the
-first sheet, read with openpyxl; the first non-empty row is the header and every column keeps
-its real index, so a column beyond Z gets its own header. In the generic tabular format every
-data row is one run; the tool's mappings then pick and convert the columns.
+CSV: UTF-8 with or without a BOM (UTF-16 with a BOM and Windows-1252 are also read), with the
+delimiter sniffed from the header line among comma, semicolon, TAB and vertical bar.
+
+XLSX: the first sheet, read with openpyxl. The first non-empty row is the header, and every
+column keeps its real index, so a column beyond Z gets its own header.
+
+In the generic tabular format every data row is one run, and the tool's mappings pick and
+convert the columns.
 """
 
 import csv

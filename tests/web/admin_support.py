@@ -1,0 +1,38 @@
+"""Helpers for the administration and account tests: logged-in clients, form posts, stored evaluations."""
+
+from gaissa.extensions import db
+from gaissa.services import evaluations
+from tests.conftest import csrf_token
+
+MANAGER_EMAIL = "manager@example.org"
+USER_EMAIL = "user@example.org"
+PASSWORD = "correct horse battery"
+HTMX = {"HX-Request": "true"}
+
+
+def post(client, url: str, data: dict | None = None, htmx: bool = False, **kwargs):
+    """POST a form with the session's CSRF token (as a field, or as the header htmx sends)."""
+    token = csrf_token(client)
+    if htmx:
+        return client.post(url, data=data or {}, headers={**HTMX, "X-CSRFToken": token}, **kwargs)
+    return client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+
+def store_evaluation(phase: str, values: dict, model_name: str = "Spam model", hidden: bool = False):
+    """Save an evaluation through the evaluation service, rated with the current scheme, and commit it."""
+    model = evaluations.create_model(model_name, author="Tester")
+    evaluation = evaluations.create_evaluation(evaluations.EvaluationInput(phase=phase, model_id=model.id, values=values))
+    evaluation.hidden = hidden
+    db.session.commit()
+    return evaluation
+
+
+def metric_form(**changes) -> dict:
+    """A valid metric editor form: a lower-is-better energy metric in kWh."""
+    data = {
+        "name": "Fine-tuning energy", "unit": "kWh", "direction": "lower_is_better", "weight": "0.2",
+        "b1": "1", "b2": "10", "b3": "100", "b4": "1000", "description": "Energy of the fine-tuning run.",
+        "how_to_measure": "Run it under CodeCarbon.", "recommendations": "Use fewer epochs.\nUse a smaller model.",
+    }
+    data.update(changes)
+    return data
