@@ -83,6 +83,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from gaissa.admin.routes import bp as admin_bp
+    from gaissa.api.account import bp as account_bp
+    from gaissa.api.badges import bp as badges_bp
     from gaissa.api.routes import bp as api_bp
     from gaissa.auth.routes import bp as auth_bp
     from gaissa.labeling.routes import bp as labeling_bp
@@ -101,6 +103,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sync_bp, url_prefix="/admin/sync")
     app.register_blueprint(roi_admin_bp, url_prefix="/admin/roi")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(badges_bp, url_prefix="/gaissalabel")
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Forms of the administration screens. They check presence and length; the services check the rest."""
+"""Forms of the administration screens: fields and CSRF only. The services validate every value and report all
+errors at once, so drop-down choices are not checked here (validate_choice=False)."""
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
@@ -7,6 +8,17 @@ from wtforms.validators import DataRequired, Length
 from gaissa.services.accounts import ROLE_NAMES
 from gaissa.services.metric_admin import DIRECTION_NAMES
 from gaissa.services.tool_admin import FILE_FORMATS
+
+try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # older WTForms
+    SelectChoice = None
+
+
+def _choices(labels: dict[str, str]) -> list:
+    if SelectChoice is None:
+        return list(labels.items())
+    return [SelectChoice(value=value, label=label) for value, label in labels.items()]
 
 BOUNDARY_HELP = "In the metric's unit; a value with another unit such as '1.2 MWh' is converted."
 
@@ -17,10 +29,10 @@ class SettingsForm(FlaskForm):
 
 
 class MetricForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(message="Enter the metric's name.")])
+    name = StringField("Name")
     description = TextAreaField("Description")
     unit = StringField("Unit")
-    direction = SelectField("Direction", choices=list(DIRECTION_NAMES.items()))
+    direction = SelectField("Direction", choices=_choices(DIRECTION_NAMES), validate_choice=False)
     weight = StringField("Weight")
     how_to_measure = TextAreaField("How to measure")
     recommendations = TextAreaField("Recommendations (one per line)")
@@ -51,24 +63,24 @@ class PublishForm(FlaskForm):
 
 
 class InfoFieldForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(message="Enter the field's name.")])
+    name = StringField("Name")
     description = TextAreaField("Description")
     options = TextAreaField("Options (one per line; leave empty for free text)")
 
 
 class ToolForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(message="Enter the tool's name.")])
+    name = StringField("Name")
     description = TextAreaField("Description")
-    file_format = SelectField("File format", choices=list(FILE_FORMATS.items()))
+    file_format = SelectField("File format", choices=_choices(FILE_FORMATS), validate_choice=False)
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(message="Enter the email address."), Length(max=254)])
-    role = SelectField("Role", choices=list(ROLE_NAMES.items()), default="qa_manager")
+    email = EmailField("Email")
+    role = SelectField("Role", choices=_choices(ROLE_NAMES), default="qa_manager", validate_choice=False)
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=list(ROLE_NAMES.items()))
+    role = SelectField("Role", choices=_choices(ROLE_NAMES), validate_choice=False)
 
 
 def attach_errors(form: FlaskForm, errors: dict[str, str]) -> dict[str, str]:

@@ -6,7 +6,7 @@ from gaissa.admin.blueprint import bp, get_or_404, phase_arg
 from gaissa.admin.forms import CalibrationForm, MetricForm, attach_errors
 from gaissa.extensions import db
 from gaissa.services import metric_admin, scheme_admin
-from gaissa.web.htmx import redirect_htmx_aware, render
+from gaissa.web.htmx import htmx_target, redirect_htmx_aware, render
 
 
 @bp.get("/metrics")
@@ -60,8 +60,9 @@ def metric_preview():
     boundaries = [request.args.get(name, "") for name in metric_admin.BOUNDARY_FIELDS]
     preview = metric_admin.preview_scale(request.args.get("direction", ""), boundaries, request.args.get("unit", ""))
     key = metric_admin.slugify_key(request.args.get("name", ""))
-    return render("admin/metric_preview.html", "admin/partials/_scale_preview.html", preview=preview, key=key,
-                  show_key=request.args.get("new") == "1")
+    # One URL, two fragments: the key line under the name, or the scale under the boundaries.
+    fragment = "admin/partials/_key_preview.html" if htmx_target() == "key-preview" else "admin/partials/_scale_preview.html"
+    return render("admin/metric_preview.html", fragment, preview=preview, key=key)
 
 
 @bp.route("/metrics/<int:metric_id>/delete", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from gaissa.services import site_admin
 from gaissa.web.htmx import render
 
 # Importing the screen modules registers their views on the blueprint.
-from gaissa.admin import (  # noqa: E402,F401  (imported for their routes)
+from gaissa.admin import (  # noqa: F401  (imported for their routes)
     audit_routes,
     info_routes,
     metric_routes,
@@ -21,4 +21,4 @@ __all__ = ["bp"]
 
 @bp.get("/")
 def index():
-    return render("admin/index.html", overview=site_admin.overview())
+    return render("admin/index.html", "admin/partials/_index_cards.html", overview=site_admin.overview())

@@ -36,8 +36,7 @@ def publish_scheme():
     try:
         scheme = scheme_admin.publish(phase, form.summary.data, current_user)
     except scheme_admin.SchemeError as exc:
-        form.summary.errors = [*form.summary.errors, str(exc)]
-        return _schemes_page(phase, form, status=400)
+        return _schemes_page(phase, form, status=400, error=str(exc))
     db.session.commit()
     flash(f"Published the {phase} rating scheme {scheme.label}. New evaluations are rated with it; stored "
           "evaluations keep the grades of the version they were rated with.", "success")
@@ -62,7 +61,7 @@ def scheme_version(scheme_id: int):
                   authors=scheme_admin.authors([scheme]))
 
 
-def _schemes_page(phase: str, form: PublishForm, status: int = 200):
+def _schemes_page(phase: str, form: PublishForm, status: int = 200, error: str = ""):
     draft = scheme_admin.draft_of(phase)
     latest = scheme_admin.latest_published(phase)
     versions = scheme_admin.versions(phase)
@@ -70,5 +69,5 @@ def _schemes_page(phase: str, form: PublishForm, status: int = 200):
         "admin/schemes.html", "admin/partials/_scheme_draft.html", status=status, phase=phase, draft=draft,
         latest=latest, versions=versions, authors=scheme_admin.authors(versions), form=form,
         changes=scheme_admin.diff(latest, draft) if draft is not None else [],
-        problems=scheme_admin.draft_problems(draft) if draft is not None else [],
+        problems=scheme_admin.draft_problems(draft) if draft is not None else [], error=error,
     )

@@ -1,4 +1,4 @@
-"""Who is calling the API, and what they may do.
+"""Identification of API callers, and the access rules of the operations.
 
 - `Authorization: Bearer <token>`: the token's user; no CSRF check, because browsers never attach
   that header on their own.
@@ -58,6 +58,10 @@ def install(blueprint: Blueprint, registry: ApiRegistry) -> None:
 
     @blueprint.before_request
     def identify_caller():
+        # Each API request identifies its caller from its own headers and cookie. The user Flask-Login
+        # cached in `g` is dropped first: `g` outlives a request when the app context was pushed around
+        # it (as in tests), and a token user must never carry over to the next request.
+        g.pop("_login_user", None)
         try:
             g.api_caller = _identify()
             if request.method not in SAFE_METHODS:
@@ -67,6 +71,11 @@ def install(blueprint: Blueprint, registry: ApiRegistry) -> None:
         except ApiProblem as problem:
             return problem.response()
         return None
+
+    @blueprint.teardown_request
+    def forget_caller(_error):
+        g.pop("_login_user", None)
+        g.pop("api_caller", None)
 
 
 def authorise(operation: Operation) -> None:
@@ -96,8 +105,8 @@ def _identify() -> Caller:
                              headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'})
         if tokens.mark_used(token):
             db.session.commit()
-        # NOTE: Flask-Login has no public call to set the user of one request without touching the
-        # session; this is the method its own login_user() uses (Flask-Login 0.6).
+        # NOTE: Flask-Login 0.6 has no public call that sets the user of one request without touching the
+        # session, so this uses the method that its own login_user() calls.
         current_app.login_manager._update_request_context_with_user(token.user)
         return Caller(token.user, "token", token)
     if current_user.is_authenticated:

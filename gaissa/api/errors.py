@@ -7,7 +7,7 @@ from gaissa.api.problems import problem_response
 
 
 class ApiProblem(Exception):
-    """An error answer of the API: status, title, detail, and the input field that failed."""
+    """An error response of the API: status, title, detail, and the input field that failed."""
 
     def __init__(self, status: int, title: str, detail: str, field: str | None = None,
                  errors: dict[str, str] | None = None, headers: dict[str, str] | None = None):
@@ -45,7 +45,7 @@ def validation_problem(exc: ValidationError, status: int = 422, title: str = "In
     return invalid_input(errors, title=title, status=status)
 
 
-# Error types whose message already says enough (or already quotes the value).
+# Error types whose message is complete without the value, or already quotes it.
 _NO_INPUT_ECHO = frozenset({"missing", "extra_forbidden", "metric_value"})
 
 

@@ -47,7 +47,8 @@ def evaluation_links(evaluation: Evaluation) -> schemas.EvaluationLinks:
         label_json=url_for(evaluation_endpoint("label_json", phase), **ids),
         label_svg=url_for(evaluation_endpoint("label_svg", phase), **ids),
         label_pdf=url_for(evaluation_endpoint("label_pdf", phase), **ids),
-        badge=url_for("badges.evaluation_badge", evaluation_id=evaluation.id, _external=True),
+        badge=url_for("badges.evaluation_badge", model_id=evaluation.model_id, collection=COLLECTIONS[phase],
+                      evaluation_id=evaluation.id, _external=True),
         page=label_page_url(evaluation),
     )
 

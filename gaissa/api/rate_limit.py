@@ -1,7 +1,7 @@
 """Fixed-window counters of anonymous API writes per client address, kept in the database.
 
 The counters live in the database so that every gunicorn worker (and every web host behind
-the same database) sees the same counts. Each counted request commits its increment at once,
+the same database) reads the same counts. Each counted request commits its increment at once,
 so a request that fails later still counts.
 """
 
@@ -36,7 +36,7 @@ def window_start(moment: datetime) -> datetime:
 
 
 def count_write(address: str, limit: int, now: datetime | None = None) -> RateDecision:
-    """Count one write from `address` in the current window, commit it, and say whether it is allowed."""
+    """Count one write from `address` in the current window, commit it, and return whether it is allowed."""
     now = now or utcnow()
     start = window_start(now)
     address = (address or "unknown")[:64]

@@ -62,7 +62,7 @@ class Operation:
         return _PATH_PARAMETER.sub(lambda match: "{" + match["name"] + "}", self.rule)
 
     def error_statuses(self) -> list[int]:
-        """Return every error status this operation can answer with, for the documentation."""
+        """Return every error status this operation can return, for the documentation."""
         statuses = {401, *self.extra_errors}
         if self.path_parameters or self.tool:
             statuses.add(404)
@@ -94,8 +94,9 @@ class ApiRegistry:
             spec = Operation(method=method, rule=rule, endpoint=endpoint or view.__name__, summary=summary, tag=tag,
                              description=options.pop("description", None) or (view.__doc__ or "").strip(), **options)
             self.operations.append(spec)
+            extra = {"defaults": spec.defaults} if spec.defaults else {}
             self.blueprint.add_url_rule(rule, endpoint=spec.endpoint, view_func=self._wrap(view, spec),
-                                        methods=[method], defaults=spec.defaults or None)
+                                        methods=[method], **extra)
             return view
 
         return decorate

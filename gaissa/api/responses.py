@@ -7,7 +7,7 @@ from gaissa.api.errors import ApiProblem
 
 
 def created(body: BaseModel, location: str, status: int = 201) -> Response:
-    """Answer 201 (or 202) with the resource and its URL in the Location header."""
+    """Return 201 (or 202) with the resource and its URL in the Location header."""
     response = Response(body.model_dump_json(), status=status, mimetype="application/json")
     response.headers["Location"] = location
     return response

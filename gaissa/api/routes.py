@@ -1,6 +1,8 @@
 """The JSON API under /api/v1: the blueprint with every endpoint module's operations registered."""
 
 from gaissa.api.blueprint import bp
-from gaissa.api.endpoints import catalogue, evaluations, jobs, meta, models, roi  # noqa: F401  (register operations)
+
+# Imported for their side effect of registering operations, in the order the docs list them.
+from gaissa.api.endpoints import meta, models, evaluations, catalogue, roi, jobs  # noqa: F401, I001
 
 __all__ = ["bp"]

@@ -136,7 +136,7 @@ class ModelPage(PageInfo):
 
 
 class Provenance(RequestModel):
-    """Where figures come from; stored with the evaluation and shown on its label page."""
+    """Origin of the figures, stored with the evaluation and shown on its label page."""
 
     tool: text(100) | None = Field(None, examples=["CodeCarbon"])
     tool_version: text(50) | None = Field(None, examples=["2.4.1"])
@@ -325,7 +325,7 @@ class InfoFieldOut(BaseModel):
     phase: Phase
     name: str
     description: str
-    options: list[str] | None = Field(description="Allowed answers; null means free text.")
+    options: list[str] | None = Field(description="Allowed values; null means free text.")
     position: int
 
 
@@ -454,34 +454,55 @@ class RoiQuery(QueryModel):
     inferences: int | None = Field(None, ge=1, le=10**15, description="Number of inferences to compute the figures for.")
 
 
+# Figures are null where a product of very large inputs overflows to infinity.
+Figure = float | None
+
+
 class RoiMetricRowOut(BaseModel):
     metric_id: int
     name: str
     unit: str
     baseline: float
-    expected_reduction: float | None = Field(description="Fraction, e.g. 0.3 for 30 % less.")
-    new_value: float | None
-    illustrative: bool
+    expected_reduction: float | None = Field(description="Fraction, e.g. 0.3 for 30 % less; null when none is recorded.")
+    new_value: Figure
+    illustrative: bool = Field(description="True when the reduction is an illustrative figure, not a measured one.")
+
+
+class RoiPointOut(BaseModel):
+    inferences: int
+    roi: Figure = Field(description="ROI as a fraction; null when undefined or unbounded (see `unbounded`).")
+    unbounded: bool
 
 
 class RoiEnergyOut(BaseModel):
     metric_id: int
     name: str
+    reduction: float = Field(description="Expected energy reduction as a fraction.")
     energy_price_eur_per_kwh: float
     implementation_cost_eur: float
-    baseline_cost_per_inference_eur: float
-    new_cost_per_inference_eur: float
-    total_baseline_cost_eur: float
-    total_new_cost_eur: float
-    savings_eur: float
-    roi: float | None = Field(description="Return on investment for the given inferences, as a fraction; "
-                                          "null when unbounded (free tactic).")
-    roi_unbounded: bool
-    break_even_inferences: int | None = Field(description="null means it never breaks even.")
-    emissions_baseline_g: float
-    emissions_new_g: float
-    emissions_saved_g: float
-    series: list[dict[str, Any]] = Field(description="ROI evolution points.")
+    inferences: int
+    baseline_cost_per_inference_eur: Figure
+    new_cost_per_inference_eur: Figure
+    total_baseline_cost_eur: Figure
+    total_new_cost_eur: Figure = Field(description="Energy cost of the inferences with the tactic plus its implementation cost.")
+    savings_eur: Figure
+    roi: Figure = Field(description="(income − costs) / costs after `inferences`; null when undefined or unbounded.")
+    roi_unbounded: bool = Field(description="True when the tactic removes the whole energy cost at no cost.")
+    infinite_horizon_roi: Figure
+    infinite_horizon_roi_unbounded: bool
+    break_even_inferences: int | None = Field(description="Smallest number of inferences whose savings cover the implementation "
+                                                          "cost; null means it never breaks even.")
+    emissions_baseline_g: Figure
+    emissions_new_g: Figure
+    emissions_saved_g: Figure
+    series: list[RoiPointOut] = Field(description="ROI from the first inference to 40 × the break-even point.")
+
+
+class CarbonIntensityOut(BaseModel):
+    g_per_kwh: float
+    year: int | None
+    label: str
+    is_world_average: bool
 
 
 class RoiAnalysisOut(BaseModel):
@@ -492,10 +513,9 @@ class RoiAnalysisOut(BaseModel):
     tactic: str
     option: str
     country_code: str | None
+    created_at: datetime
     inferences: int
-    carbon_intensity_g_per_kwh: float
-    carbon_intensity_year: int | None
-    carbon_intensity_country: str | None
+    carbon_intensity: CarbonIntensityOut
     metrics: list[RoiMetricRowOut]
     energy: list[RoiEnergyOut]
     links: dict[str, str]

@@ -1,5 +1,8 @@
-"""Reading the GAISSALabel forms. Metric and information inputs are dynamic (one per catalogue entry),
-so they are read by name prefix; the static parts use Flask-WTF for CSRF and validation."""
+"""Reading of the GAISSALabel forms.
+
+Metric and information inputs are dynamic (one per catalogue entry), so they are read by name prefix.
+The static parts use Flask-WTF for CSRF and validation.
+"""
 
 from dataclasses import dataclass, field
 

@@ -3,8 +3,8 @@
 Neither library is a dependency of GAISSA Tools. FLOPs are not computed for these formats:
 that needs the model's code and an input, so the probe suggests an ONNX export instead.
 
-NOTE: these two readers have not been run by the test suite, which installs neither PyTorch
-nor Keras; the safetensors and ONNX readers are the tested paths.
+NOTE: the test suite installs neither PyTorch nor Keras, so these two readers have never run in
+it. The safetensors and ONNX readers are the tested paths.
 """
 
 import math

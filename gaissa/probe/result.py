@@ -1,8 +1,8 @@
 """The probe's result for one model file, and its CSV and JSON forms.
 
-The CSV columns `parameters`, `file_size_bytes` and `flops` are the ones the "GAISSALabel model
-probe" calculation tool maps to the parameters, file size and FLOPs-per-inference metrics; the
-other columns are for people and are ignored on upload.
+The "GAISSALabel model probe" calculation tool maps the CSV columns `parameters`, `file_size_bytes`
+and `flops` to the parameters, file size and FLOPs-per-inference metrics. The other columns are for
+people, and the upload ignores them.
 """
 
 import csv
@@ -21,7 +21,7 @@ FLOP_CONVENTION = (
 
 @dataclass
 class ProbeResult:
-    """What the probe found in one model file (or one folder of safetensors shards)."""
+    """Properties the probe found in one model file (or one folder of safetensors shards)."""
 
     path: str
     model_name: str
@@ -29,7 +29,7 @@ class ProbeResult:
     format: str
     parameters: int
     file_size_bytes: int
-    # None when the format holds no computation graph (safetensors, PyTorch state dicts).
+    # None when the format contains no computation graph (safetensors, PyTorch state dicts).
     flops: int | None = None
     batch_size: int | None = None
     # FLOPs per operator type, for the JSON output.

@@ -44,7 +44,7 @@ def read_header(path: Path) -> tuple[dict, int]:
         (header_length,) = struct.unpack("<Q", prefix)
         if header_length > MAX_HEADER_BYTES or header_length > file_size - 8:
             raise ProbeError(
-                f"{path} is not a safetensors file: its header length field says {header_length} bytes, "
+                f"{path} is not a safetensors file: its header length field is {header_length} bytes, "
                 f"but the file has {file_size - 8} bytes after the field."
             )
         raw = handle.read(header_length)

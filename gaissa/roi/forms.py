@@ -152,7 +152,7 @@ class ReductionForm(FlaskForm):
     metric = SelectField("Metric", coerce=int, validators=[DataRequired(message="Choose a metric.")])
     percent = FloatField("Expected reduction (%)", validators=[
         InputRequired(message="Enter the expected reduction in percent (negative for an increase)."),
-        NumberRange(min=-1000, max=100, message="The expected reduction must be between -1000 % and 100 %."),
+        NumberRange(min=-1000, max=100, message="The expected reduction must be between -1000 %% and 100 %%."),
     ])
     source = SelectField("Source", coerce=int)
     is_illustrative = BooleanField("Illustrative (no published figure, or derived by an assumption)")

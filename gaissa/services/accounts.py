@@ -76,7 +76,9 @@ def create_user(email: str, password: str | None, role: str = Role.USER) -> User
 
     Raise AccountError for an invalid or taken email, an unknown role or a bad password.
     """
-    email = normalise_email(email)
+    email = normalise_email(email or "")
+    if not email:
+        raise AccountError("Enter the email address.")
     local, _, domain = email.partition("@")
     if not local or "." not in domain or len(email) > 254 or any(char.isspace() for char in email):
         raise AccountError(f"{email!r} is not an email address; enter one such as name@example.org.")

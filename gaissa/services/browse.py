@@ -116,7 +116,7 @@ def get_model(model_id: int, include_hidden: bool = False) -> MLModel | None:
 
 
 def evaluations_of(model: MLModel, phase: str | None = None, include_hidden: bool = False) -> list[Evaluation]:
-    """The model's evaluations, newest first."""
+    """Return the model's evaluations, newest first."""
     statement = select(Evaluation).where(Evaluation.model_id == model.id)
     if phase:
         statement = statement.where(Evaluation.phase == phase)

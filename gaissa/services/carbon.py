@@ -135,7 +135,13 @@ def is_aggregate_code(code: str | None) -> bool:
 
 def parse_owid_csv(data: bytes | str) -> ParsedIntensities:
     """Read an OWID carbon-intensity CSV into rows in g/kWh, raising CarbonFileError on any bad row."""
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CarbonFileError(f"the carbon-intensity file is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    else:
+        text = data.lstrip("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):

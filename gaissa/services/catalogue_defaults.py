@@ -2,9 +2,9 @@
 
 Training boundaries of co2_eq_emissions, size_efficiency, dataset_size_efficiency, downloads and
 performance_score are the 20/40/60/80 % quantiles (numpy's default linear interpolation) of the
-positive values of the matching columns of data/hf-co2-models.csv: 1,419 Hugging Face models whose
-cards declared co2_eq_emissions, mined in 2023 by the GAISSA group (Castaño et al., 2023,
-arXiv:2305.11164). The best fifth of that population gets A, so for higher-is-better metrics the
+positive values of the matching columns of data/hf-co2-models.csv. That file lists 1,419 Hugging
+Face models whose cards declared co2_eq_emissions, mined in 2023 by the GAISSA group (Castaño et
+al., 2023, arXiv:2305.11164). The best fifth of that population gets A, so for higher-is-better metrics the
 boundaries start from the 80 % quantile. tests/unit/test_catalogue_defaults.py recomputes them.
 
 The energy boundaries are the CO2 boundaries divided by the world carbon intensity of 2024,
@@ -184,6 +184,8 @@ INFO_FIELDS = (
     InfoFieldDefault("training_type", "training", "Training type", "Whether the model was trained from scratch or fine-tuned.",
                      ("pretraining", "fine-tuning")),
     *(InfoFieldDefault(key, "training", name, description, options) for key, name, description, options in _COMMON_FIELDS),
+    InfoFieldDefault("location", "training", "Location of computation",
+                     "Where the training ran, as its source states it, e.g. 'Eemshaven, Netherlands' or 'East US'."),
     InfoFieldDefault("library", "training", "Library", "ML libraries of the model, e.g. transformers, pytorch."),
     InfoFieldDefault("domain", "training", "Domain", "Application domain of the model.",
                      ("NLP", "Computer Vision", "Audio", "Multimodal", "Reinforcement Learning", "Tabular", "Other")),

@@ -6,6 +6,7 @@ is escaped by pygal's XML serializer, which is why the result is returned as Mar
 """
 
 import math
+import re
 from collections.abc import Sequence
 
 import pygal
@@ -27,16 +28,25 @@ BASE_STYLE = dict(
     foreground_strong="#222222",
     foreground_subtle="#d9d9d9",
     font_family="DejaVu Sans, Helvetica, Arial, sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    title_font_size=16,
-    legend_font_size=13,
-    value_font_size=12,
-    tooltip_font_size=12,
+    label_font_size=15,
+    major_label_font_size=15,
+    title_font_size=18,
+    legend_font_size=15,
+    value_font_size=14,
+    tooltip_font_size=14,
     opacity=".25",
     opacity_hover=".35",
     transition="0ms",
 )
+
+
+# pygal always embeds its configuration as an inline script for its tooltips; the charts are static.
+# Text inside the SVG is XML-escaped, so no "</script>" from a label can end this match early.
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
+
+
+def _svg(chart) -> Markup:
+    return Markup(_SCRIPT.sub("", chart.render(is_unicode=True)))
 
 
 def _style(*colours: str) -> Style:
@@ -81,7 +91,7 @@ def euros(value: float) -> str:
 
 
 def radar_chart(labels: Sequence[str], baseline: Sequence[float], optimized: Sequence[float],
-                width: int = 560, height: int = 440) -> Markup:
+                width: int = 520, height: int = 440) -> Markup:
     """Draw baseline against optimized metrics, each optimized value as a percentage of its baseline.
 
     Metrics have different units, so every axis is relative: the baseline is 100 %.
@@ -99,11 +109,11 @@ def radar_chart(labels: Sequence[str], baseline: Sequence[float], optimized: Seq
     chart.x_labels = list(labels)
     chart.add("Baseline (100 %)", [100.0] * len(labels))
     chart.add("Optimized (% of baseline)", relative)
-    return Markup(chart.render(is_unicode=True))
+    return _svg(chart)
 
 
 def roi_evolution_chart(points: Sequence[EvolutionPoint], break_even: int | None,
-                        width: int = 640, height: int = 400) -> Markup:
+                        width: int = 560, height: int = 420) -> Markup:
     """Draw the ROI in percent against the number of inferences, marking the break-even point."""
     finite = [(p.inferences, p.roi * 100) for p in points if p.roi is not None and math.isfinite(p.roi)]
     chart = pygal.XY(
@@ -114,10 +124,10 @@ def roi_evolution_chart(points: Sequence[EvolutionPoint], break_even: int | None
     chart.add("ROI", finite)
     if break_even is not None and finite and break_even <= finite[-1][0]:
         chart.add(f"Break-even: {break_even:,} inferences", [(break_even, 0.0)], stroke=False, show_dots=True)
-    return Markup(chart.render(is_unicode=True))
+    return _svg(chart)
 
 
-def income_costs_chart(result: EnergyRoi, width: int = 640, height: int = 400) -> Markup:
+def income_costs_chart(result: EnergyRoi, width: int = 560, height: int = 420) -> Markup:
     """Draw income (cost without the tactic) and costs (implementation + cost with it) against inferences.
 
     The lines cross at the break-even point, which is marked; the chart spans twice that point,
@@ -138,4 +148,4 @@ def income_costs_chart(result: EnergyRoi, width: int = 640, height: int = 400) -
         amount = result.break_even * result.baseline_cost_per_inference
         chart.add(f"Break-even: {result.break_even:,} inferences", [(result.break_even, amount)],
                   stroke=False, show_dots=True)
-    return Markup(chart.render(is_unicode=True))
+    return _svg(chart)

@@ -86,8 +86,8 @@ def parse_values(phase: str, raw: Mapping[str, Any]) -> tuple[dict[str, float], 
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
 
-    for key, given in raw.items():
-        if given is None or (isinstance(given, str) and not given.strip()):
+    for key, entered in raw.items():
+        if entered is None or (isinstance(entered, str) and not entered.strip()):
             continue
         metric = metrics.get(key)
         if metric is None:
@@ -95,7 +95,7 @@ def parse_values(phase: str, raw: Mapping[str, Any]) -> tuple[dict[str, float], 
             errors[f"values.{key}"] = f"Unknown {phase} metric {key!r}; known metrics: {known}."
             continue
         try:
-            number = units.parse_quantity(given, metric.unit) if isinstance(given, str) else float(given)
+            number = units.parse_quantity(entered, metric.unit) if isinstance(entered, str) else float(entered)
         except (units.UnitError, TypeError, ValueError) as exc:
             errors[f"values.{key}"] = f"{metric.name}: {exc}."
             continue
@@ -278,7 +278,7 @@ def format_for_input(value: float) -> str:
 
 def input_from_draft(draft: EvaluationDraft, model_id: int | None, values: Mapping[str, str],
                      info: Mapping[str, str]) -> EvaluationInput:
-    """Combine a reviewed form with its draft: unchanged values keep the draft's provenance, edited ones say so."""
+    """Combine a reviewed form with its draft. Unchanged values keep the draft's provenance, and edited values record the edit."""
     value_provenance: dict[str, dict[str, Any]] = {}
     for key, text in values.items():
         if not (text or "").strip():

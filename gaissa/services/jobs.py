@@ -1,8 +1,9 @@
 """Background jobs: one `jobs` row per run, executed by an RQ worker when REDIS_URL is set, else a thread.
 
-A feature registers a handler with @job_handler("kind"). The handler receives a JobContext, reports
-progress through it (each report commits the session, so work done so far is kept and the page
-polling the job sees it), checks for cancellation between steps, and returns a JSON-able result.
+A feature registers a handler with @job_handler("kind"). The handler receives a JobContext and
+reports progress through it. Each report commits the session, so the work done so far is kept and
+the page polling the job reads it. The handler checks for cancellation between steps and returns a
+JSON-serialisable result.
 With JOB_RUNNER = "inline" (tests) the handler runs synchronously inside submit().
 """
 
@@ -48,7 +49,7 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 class JobContext:
-    """What a running handler sees of its job: parameters, progress reports, log lines and cancellation."""
+    """The view of its job that a running handler gets: parameters, progress reports, log lines and cancellation."""
 
     def __init__(self, job: Job):
         self.job = job

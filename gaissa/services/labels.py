@@ -160,7 +160,12 @@ def qr_path(url: str) -> tuple[str, int]:
 
 def tile_positions(count: int) -> list[tuple[float, float]]:
     """Centre x and top y of each metric tile: one row up to three tiles, then two rows (3 + 3, 3 + 2, 2 + 2)."""
-    first_row = count if count <= 3 else (2 if count == 4 else 3)
+    if count <= 3:
+        first_row = count
+    elif count == 4:
+        first_row = 2
+    else:
+        first_row = 3
     rows = [first_row, count - first_row] if count > 3 else [count]
     positions = []
     for row, size in enumerate(rows):
@@ -214,7 +219,11 @@ def build_label(evaluation: Evaluation, page_url: str) -> LabelView:
     for (centre_x, top), value in zip(positions, shown):
         entry = entries.get(value.metric_key)
         metric = metrics.get(value.metric_key)
-        name = entry.metric_name if entry else (metric.name if metric else value.metric_key)
+        name = value.metric_key
+        if entry is not None:
+            name = entry.metric_name
+        elif metric is not None:
+            name = metric.name
         colour = colours.get(value.grade, GREY) if value.grade else GREY
         tiles.append(Tile(
             centre_x=centre_x, top=top, key=value.metric_key, name=name, name_lines=wrap_name(name, 18, 2),

@@ -365,3 +365,57 @@ def _saved(row, before: dict | None, summary: str):
     _record(action, row, before, f"{action}d {summary}")
     logger.info("ROI catalogue: %sd %s", action, summary)
     return row
+
+
+# ---------------------------------------------------------------- reading for the administration screens
+
+LISTED = {
+    "stages": (PipelineStage, PipelineStage.id),
+    "architectures": (ModelArchitecture, ModelArchitecture.name),
+    "sources": (TacticSource, TacticSource.title),
+    "metrics": (RoiMetric, RoiMetric.id),
+    "tactics": (Tactic, Tactic.name),
+    "options": (TacticParameterOption, TacticParameterOption.tactic_id),
+    "reductions": (ExpectedReduction, ExpectedReduction.option_id),
+    "analyses": (RoiAnalysis, RoiAnalysis.id.desc()),
+}
+
+
+def list_rows(entity: str) -> list:
+    """Return every row of a catalogue entity ("stages", "tactics"…) in its list order."""
+    model, order = LISTED[entity]
+    query = select(model).order_by(order)
+    if model is ExpectedReduction:
+        query = query.order_by(ExpectedReduction.architecture_id, ExpectedReduction.metric_id)
+    return list(db.session.scalars(query))
+
+
+def get_row(entity: str, row_id: int):
+    model, _order = LISTED[entity]
+    return db.session.get(model, row_id)
+
+
+def entity_counts() -> dict[str, int]:
+    """Count the rows of every catalogue entity, for the administration index."""
+    return {entity: _count(select(func.count()).select_from(model)) for entity, (model, _order) in LISTED.items()}
+
+
+def form_choices() -> dict[str, list[tuple[int, str]]]:
+    """Return (id, label) choices of every entity a catalogue form can refer to."""
+    options = db.session.scalars(select(TacticParameterOption).join(Tactic).order_by(
+        Tactic.name, TacticParameterOption.name, TacticParameterOption.value))
+    return {
+        "stages": [(row.id, row.name) for row in db.session.scalars(select(PipelineStage).order_by(PipelineStage.id))],
+        "sources": [(row.id, row.title) for row in db.session.scalars(select(TacticSource).order_by(TacticSource.title))],
+        "architectures": [(row.id, row.name) for row in db.session.scalars(
+            select(ModelArchitecture).order_by(ModelArchitecture.name))],
+        "metrics": [(row.id, f"{row.name} ({row.unit})" if row.unit else row.name)
+                    for row in db.session.scalars(select(RoiMetric).order_by(RoiMetric.name))],
+        "tactics": [(row.id, row.name) for row in db.session.scalars(select(Tactic).order_by(Tactic.name))],
+        "options": [(row.id, f"{row.tactic.name} – {row.label}") for row in options],
+    }
+
+
+def record_created_analysis(analysis: RoiAnalysis) -> None:
+    """Add the audit entry of an analysis a QA manager created (research analyses)."""
+    _record("create", analysis, None, f"created {analysis.kind} analysis {analysis.id}")

@@ -99,8 +99,9 @@ def seed_catalogue() -> dict[str, int]:
 
 DEMO_AUTHOR = "GAISSA Tools demo"
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
-# Test accuracies of the three scikit-learn classifiers measured in data/demo/*.csv (digits data set,
-# 1,347 training and 450 test images); each inference run predicted the test images 200 times.
+# Test accuracies of the three scikit-learn classifiers measured in data/demo/*.csv, trained on the
+# digits data set (1,347 training and 450 test images). Each inference run predicted the test images
+# 200 times.
 DEMO_MODELS = {
     "digits-logreg": ("Logistic regression on scikit-learn's digits data set.", 0.9533),
     "digits-random-forest": ("Random forest on scikit-learn's digits data set.", 0.9800),

@@ -144,14 +144,13 @@ def clean(data: ToolInput, tool: CalculationTool | None = None) -> dict[str, str
     for key, (column, column_unit) in data.mappings.items():
         if len(column) > COLUMN_MAX_LENGTH:
             errors[f"{key}-column"] = f"The column name is {len(column)} characters long; the maximum is {COLUMN_MAX_LENGTH}."
-        if not key.startswith("m-") or not column_unit:
+        # An empty column removes the mapping, whatever unit is still typed beside it.
+        if not key.startswith("m-") or not column_unit or not column:
             continue
         metric = metrics.get(int(key[2:]))
         if metric is None:
             continue
-        if not column:
-            errors[f"{key}-unit"] = "Enter the column's name too, or clear its unit."
-        elif len(column_unit) > UNIT_MAX_LENGTH:
+        if len(column_unit) > UNIT_MAX_LENGTH:
             errors[f"{key}-unit"] = f"The unit is longer than {UNIT_MAX_LENGTH} characters."
         elif not units.is_known_unit(column_unit):
             errors[f"{key}-unit"] = f"The unit {column_unit!r} is not known; use one such as kWh, kg, s or MB."
@@ -202,8 +201,9 @@ def delete_tool(tool: CalculationTool) -> int:
     before = _snapshot(tool)
     count = len(tool.mappings)
     name, tool_id = tool.name, tool.id
-    # Explicit delete, because SQLite enforces no ON DELETE rule unless foreign keys are switched on.
-    db.session.execute(ToolMapping.__table__.delete().where(ToolMapping.tool_id == tool.id))
+    # The ORM deletes the loaded mappings itself: SQLite enforces no ON DELETE rule unless foreign keys are on.
+    for mapping in list(tool.mappings):
+        db.session.delete(mapping)
     db.session.delete(tool)
     db.session.flush()
     db.session.expire_all()

@@ -1,11 +1,12 @@
 """Unit parsing and conversion with pint, for values users type and columns tools write.
 
-Besides pint's own units the registry knows `FLOPs` (floating-point operations, a dimension
-of its own, so that GFLOPs and FLOPs convert) and `score` (a dimensionless 0–1 figure, so
-that "95 %" becomes 0.95). `count` is pint's dimensionless count. MB is SI: 10^6 bytes.
+Besides pint's own units, the registry defines `FLOPs` and `score`. FLOPs (floating-point
+operations) get a dimension of their own, so that GFLOPs and FLOPs convert. A score is a
+dimensionless 0–1 figure, so that "95 %" becomes 0.95. `count` is pint's dimensionless count. MB is SI: 10^6 bytes.
 """
 
 import math
+import tokenize
 from functools import lru_cache
 
 import pint
@@ -24,10 +25,11 @@ def registry() -> pint.UnitRegistry:
 
 
 def is_known_unit(unit: str) -> bool:
-    """Return True when pint can parse the unit string."""
+    """Return True when pint can parse the unit string and reduce it to base dimensions."""
     try:
-        registry().parse_units(unit)
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError):
+        registry().parse_units(unit).dimensionality
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError, tokenize.TokenError,
+            OverflowError):
         return False
     return True
 
@@ -45,7 +47,8 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
         converted = ureg.Quantity(value, from_unit).to(to_unit).magnitude
     except pint.errors.DimensionalityError:
         raise UnitError(f"cannot convert {from_unit} to {to_unit}: they measure different quantities") from None
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError) as exc:
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError, tokenize.TokenError,
+            OverflowError) as exc:
         raise UnitError(f"unknown unit in {from_unit!r} → {to_unit!r}: {exc}") from None
     return _tidy(float(converted))
 
@@ -70,15 +73,16 @@ def parse_quantity(text: str, unit: str) -> float:
     ureg = registry()
     try:
         quantity = ureg.Quantity(cleaned)
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError, SyntaxError):
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError, SyntaxError,
+            tokenize.TokenError, OverflowError):
         raise UnitError(f"{text.strip()!r} is not a number or a quantity with a unit such as '1.2 {unit}'") from None
     if isinstance(quantity, (int, float)):
         return _finite(float(quantity))
-    if quantity.dimensionless and ureg.parse_units(unit).dimensionless:
-        return _finite(_tidy(float(quantity.to(unit).magnitude)))
     try:
+        if quantity.dimensionless and ureg.parse_units(unit).dimensionless:
+            return _finite(_tidy(float(quantity.to(unit).magnitude)))
         return _finite(_tidy(float(quantity.to(unit).magnitude)))
-    except pint.errors.DimensionalityError:
+    except (pint.errors.DimensionalityError, OverflowError):
         raise UnitError(f"{text.strip()!r} cannot be expressed in {unit}") from None
 
 

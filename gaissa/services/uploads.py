@@ -110,6 +110,14 @@ def choose_runs(draft: EvaluationDraft, selections: dict[int, list[int]]) -> lis
     if errors:
         return errors
 
+    if draft.phase == "training":
+        derived = evaluations.derive_emissions(values, info)
+        if derived is not None:
+            value_provenance["co2_eq_emissions"] = derived
+            notes.append(
+                f"CO2 emissions derived from the energy × {derived['carbon_intensity_g_per_kwh']:g} g CO2eq/kWh, the carbon "
+                f"intensity of {derived['country_name']} in {derived['carbon_intensity_year']} (Our World in Data)."
+            )
     draft.values = values
     draft.info = info
     draft.value_provenance = value_provenance
@@ -137,5 +145,5 @@ def _model_name_from(reports: list[ImportReport]) -> str | None:
     for report in reports:
         for run in report.runs:
             if run.label and not run.label.startswith("line "):
-                return run.label.split(" · ")[0]
+                return run.label.split(",")[0]
     return None

@@ -122,6 +122,11 @@ def test_empty_and_valueless_files():
         carbon.parse_owid_csv(b"Entity,Code,Year,co2_intensity__gco2_kwh\nFrance,FRA,2023,\n")
 
 
+def test_binary_file_rejected():
+    with pytest.raises(carbon.CarbonFileError, match="is not UTF-8 text"):
+        carbon.parse_owid_csv(b"\x89PNG\r\n\x1a\n\xff\xfe")
+
+
 def test_text_input_with_bom():
     parsed = carbon.parse_owid_csv("\ufeffEntity,Code,Year,co2_intensity__gco2_kwh\r\nFrance,FRA,2023,56.039\r\n")
 

@@ -132,13 +132,14 @@ def test_c01_every_row_is_a_run():
     assert [run.line for run in report.runs] == [2, 3]
     assert report.runs[1].energy_kwh == 3.0
     assert report.runs[1].country_code == "TWN"
-    assert "The 12 columns match CodeCarbon 0.x or 1.x." in report.notes
+    assert "The 12 columns match CodeCarbon 1.x." in report.notes
     assert "The file has no cpu_model column, so hardware_used is left out." in report.notes
 
 
 def test_c02_zero_energy_rejected():
     report = read_case("C02-codecarbon-v0-zero-energy.csv")
 
+    assert "The 12 columns match CodeCarbon 0.x." in report.notes
     assert report.runs == []
     assert not report.ok
     assert report.file_errors == []
@@ -288,7 +289,10 @@ def test_cumulative_flush_last_row_wins():
     assert total.run_id == "11111111-aaaa-4000-8000-000000000001"
     assert total.energy_kwh == 0.03
     assert total.duration_s == 30.0
-    assert any("3 rows (cumulative flushes)" in note and "lines 2, 4" in note for note in total.notes)
+    assert total.notes == [
+        "run 11111111-aaaa-4000-8000-000000000001 has 3 rows (cumulative flushes). "
+        "The last one, line 5, is the run total, so lines 2, 4 are left out."
+    ]
 
 
 def test_cumulative_flush_bad_last_row_rejects_run():
@@ -311,6 +315,7 @@ def test_zero_emissions_left_out():
     assert run.emissions_kg is None
     assert "co2_eq_emissions" not in run.values
     assert run.values["energy"] == 0.01
+    assert run.notes == ["emissions are 0 kg, which means CodeCarbon had no carbon intensity; they are left out."]
 
 
 def test_nan_component_is_unknown():

@@ -11,6 +11,7 @@ from gaissa.services.importers import (
     ToolSpec,
     import_file,
     mean_of_runs,
+    needs_inference_count,
     tool_spec_from_model,
 )
 from tests.unit.importers_support import CODECARBON, default_spec
@@ -144,3 +145,9 @@ def test_seeded_tool_specs_match_defaults(app, name):
     tool = db.session.scalar(select(CalculationTool).where(CalculationTool.name == name))
     for phase in ("training", "inference"):
         assert tool_spec_from_model(tool, phase) == default_spec(name, phase)
+
+
+def test_needs_inference_count():
+    assert needs_inference_count(default_spec("CodeCarbon", "inference"), "inference")
+    assert not needs_inference_count(default_spec("CodeCarbon", "training"), "training")
+    assert not needs_inference_count(default_spec("GAISSALabel model probe", "inference"), "inference")

@@ -36,3 +36,18 @@ def metric_form(**changes) -> dict:
     }
     data.update(changes)
     return data
+
+
+def request_in_fresh_context(app, client, method: str, url: str, **kwargs):
+    """Send a request in its own app context, so that Flask-Login's per-context user cache (g._login_user)
+    from an earlier request of another client does not leak in. The tests share one app context otherwise."""
+    with app.app_context():
+        response = client.open(url, method=method, **kwargs)
+    db.session.expire_all()
+    return response
+
+
+def csrf_token_in_fresh_context(app, client) -> str:
+    """The CSRF token of another client's session; Flask-WTF caches tokens in g, which the tests share."""
+    with app.app_context():
+        return csrf_token(client)

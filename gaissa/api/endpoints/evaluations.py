@@ -41,7 +41,7 @@ def _evaluation(model_id: int, phase: str, evaluation_id: int) -> Evaluation:
 
 
 def list_evaluations(model_id: int, phase: str, query: schemas.PageQuery):
-    """The model's evaluations of this phase, newest first, with their overall grades."""
+    """Return the model's evaluations of this phase, newest first, with their overall grades."""
     page = queries.evaluations_page(_model(model_id), phase, query.page, query.per_page, caller().is_manager)
     return schemas.EvaluationPage(items=[presenters.evaluation_summary(item) for item in page.items], page=page.page,
                                   per_page=page.per_page, total=page.total, pages=page.pages)
@@ -69,7 +69,7 @@ def get_evaluation(model_id: int, phase: str, evaluation_id: int):
 
 
 def label_json(model_id: int, phase: str, evaluation_id: int):
-    """The energy label as data: the grades the label page, the SVG and the PDF show."""
+    """Return the energy label as data, with the grades that the label page, the SVG and the PDF show."""
     evaluation = _evaluation(model_id, phase, evaluation_id)
     return schemas.LabelOut.model_validate(labels.label_json(evaluation, label_page_url(evaluation)))
 

@@ -1,5 +1,6 @@
 """The API's index, its OpenAPI document, the readable docs page, and the site statistics."""
 
+import json
 from dataclasses import asdict
 
 from flask import Response, render_template, url_for
@@ -30,8 +31,6 @@ def index():
                media_types={"application/json": {"type": "object"}})
 def openapi_json():
     """This API's description, generated from the schemas that validate its requests."""
-    import json
-
     return Response(json.dumps(openapi_document()), mimetype="application/json")
 
 

@@ -14,7 +14,7 @@ from gaissa.services import browse, evaluations
 @api.operation("GET", "/models", summary="List models", tag="Models", query=schemas.ModelListQuery,
                response=schemas.ModelPage, tool="label")
 def list_models(query: schemas.ModelListQuery):
-    """Models newest first (or as `sort` says), with their evaluation counts and latest overall grade."""
+    """Return models newest first (or in the order `sort` sets), with evaluation counts and latest overall grade."""
     page = queries.search_models(query.search, query.source, query.phase, query.grade, query.sort, query.page,
                                  query.per_page, include_hidden=caller().is_manager)
     return schemas.ModelPage(items=[presenters.model_out(item) for item in page.items], page=page.page,

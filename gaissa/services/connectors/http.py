@@ -382,7 +382,10 @@ def parse_url(url: str) -> Target:
         raise InvalidURL(f"The URL is {len(text)} characters long; the maximum is {MAX_URL_LENGTH}.")
     if any(ord(character) < 32 or character == " " for character in text):
         raise InvalidURL("The URL contains spaces or control characters; percent-encode them (a space is %20).")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InvalidURL(f"The URL {text[:80]!r} cannot be read: {exc}.") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         shown = scheme or "no scheme"
@@ -424,12 +427,20 @@ def _ascii_host(host: str) -> str:
 
 def redact_url(url: str) -> str:
     """Return `url` without user name, password and fragment, and with secret-looking query values replaced."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an invalid URL)"
     netloc = parts.netloc.rsplit("@", 1)[-1]
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     query = urlencode([(name, "REDACTED" if _SECRET_PARAMETER.search(name) else value) for name, value in pairs],
                       safe="{}", quote_via=quote)
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def query_has_secrets(url: str) -> bool:
+    """Return True when a query parameter's name looks like it carries a secret (key, token, signature…)."""
+    return any(_SECRET_PARAMETER.search(name) for name, _value in parse_qsl(urlsplit(url).query, keep_blank_values=True))
 
 
 def validate_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -12,7 +12,13 @@ from gaissa.services.importers.base import (
     RowError,
     ToolSpec,
 )
-from gaissa.services.importers.dispatch import PARSERS, import_file, mean_of_runs, tool_spec_from_model
+from gaissa.services.importers.dispatch import (
+    PARSERS,
+    import_file,
+    mean_of_runs,
+    needs_inference_count,
+    tool_spec_from_model,
+)
 
 __all__ = [
     "ColumnMapping",
@@ -24,5 +30,6 @@ __all__ = [
     "ToolSpec",
     "import_file",
     "mean_of_runs",
+    "needs_inference_count",
     "tool_spec_from_model",
 ]

@@ -10,11 +10,11 @@ codecarbon_version (30), 2.3 pue (31), 2.7 experiment_id (32), 3.0.8 water_consu
 (34), 3.2.1 the utilisation columns and ram_used_gb (38). Column order varies between versions
 and between files rewritten by pandas, so only header names are trusted.
 
-Runs: with a run_id column, the rows of one run_id are the cumulative flushes of one tracker,
-and the last of them in the file is the run total (CodeCarbon appends a row with the totals so
-far at every flush and at stop). A row with an empty run_id is a run of its own. Files without
-run_id (0.x, 1.x) wrote one row per stopped tracker, so every row is a run, named by its
-experiment_id.
+Runs: CodeCarbon's FileOutput appends a row with the run's totals so far at every flush and at
+stop. So with a run_id column, the rows of one run_id are the cumulative flushes of one tracker,
+and the last of them in the file is the run total. A row with an empty run_id is a run of its
+own. Files without run_id (0.x, 1.x) wrote one row per stopped tracker, so every row is a run,
+named by its experiment_id.
 """
 
 import math
@@ -67,7 +67,6 @@ COMPONENTS = ("cpu", "gpu", "ram")
 
 # Column count -> the CodeCarbon versions that wrote it.
 LAYOUTS = {
-    12: "0.x or 1.x",
     29: "2.0–2.1",
     30: "2.2",
     31: "2.3–2.6",
@@ -96,6 +95,9 @@ def parse_codecarbon(data: bytes, file_name: str) -> ParsedFile:
 
     parsed = ParsedFile(columns=list(header), duplicate_columns=set(table.duplicate_columns))
     layout = LAYOUTS.get(len(header))
+    if len(header) == 12:
+        # 0.x wrote experiment_id first, 1.0–1.2 timestamp first.
+        layout = "0.x" if header[0] == "experiment_id" else "1.x"
     if layout:
         parsed.notes.append(f"The {len(header)} columns match CodeCarbon {layout}.")
     for name in sorted(table.duplicate_columns):
@@ -105,11 +107,10 @@ def parse_codecarbon(data: bytes, file_name: str) -> ParsedFile:
     has_run_id = "run_id" in header
     for row in table.rows:
         error = field_count_error(row, len(header))
-        cells = None if error else row_cells(header, row)
-        if cells is not None:
+        cells, run = None, None
+        if error is None:
+            cells = row_cells(header, row)
             run, error = _read_row(row.line, cells)
-        else:
-            run = None
         if error is not None:
             parsed.errors.append(error)
         key = _run_key(row.line, cells, has_run_id)
@@ -120,10 +121,11 @@ def parse_codecarbon(data: bytes, file_name: str) -> ParsedFile:
         if last_run is None:
             continue
         if len(rows) > 1:
-            superseded = ", ".join(str(row.line) for row, _ in rows[:-1])
+            earlier = [str(row.line) for row, _ in rows[:-1]]
+            left_out = f"line {earlier[0]} is" if len(earlier) == 1 else f"lines {', '.join(earlier)} are"
             last_run.notes.append(
-                f"run {last_run.run_id} has {len(rows)} rows (cumulative flushes); the last one, line {last_row.line}, "
-                f"is the run total and lines {superseded} are left out."
+                f"run {last_run.run_id} has {len(rows)} rows (cumulative flushes). The last one, line {last_row.line}, "
+                f"is the run total, so {left_out} left out."
             )
         parsed.runs.append(last_run)
     parsed.runs.sort(key=lambda run: run.line)

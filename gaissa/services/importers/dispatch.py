@@ -209,10 +209,20 @@ def _check_tool(tool: ToolSpec, phase: str) -> None:
             ) from None
 
 
-def _check_inference_count(tool: ToolSpec, phase: str, inference_count: int | None) -> None:
+def run_total_columns(tool: ToolSpec, phase: str) -> list[str]:
+    """Return the mapped columns that an inference import divides by the number of inferences."""
     if phase != "inference":
-        return
-    totals = [m.column for m in tool.mappings if m.is_metric and quantity_kind(m.column_unit or m.metric_unit)]
+        return []
+    return [m.column for m in tool.mappings if m.is_metric and quantity_kind(m.column_unit or m.metric_unit)]
+
+
+def needs_inference_count(tool: ToolSpec, phase: str) -> bool:
+    """Tell whether importing this tool's files for the phase needs the number of inferences."""
+    return bool(run_total_columns(tool, phase))
+
+
+def _check_inference_count(tool: ToolSpec, phase: str, inference_count: int | None) -> None:
+    totals = run_total_columns(tool, phase)
     if not totals:
         return
     valid = isinstance(inference_count, int) and not isinstance(inference_count, bool) and inference_count >= 1

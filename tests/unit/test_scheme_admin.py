@@ -1,0 +1,145 @@
+"""Rating-scheme administration services: drafts, differences, regrading, calibration and the scale preview."""
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from gaissa.extensions import db
+from gaissa.models import Evaluation, Metric, MetricValue, MLModel
+from gaissa.services import metric_admin, scheme_admin, schemes
+from gaissa.services.rating import rate
+
+
+def metric(key: str) -> Metric:
+    return db.session.scalar(select(Metric).where(Metric.key == key))
+
+
+def evaluation_with(phase: str, values: dict[str, tuple[float, str]], hidden: bool = False) -> Evaluation:
+    """An evaluation stored directly, rated under the current scheme, with values in the given units."""
+    scheme = schemes.current_scheme(phase)
+    model = MLModel(name="Unit-test model")
+    evaluation = Evaluation(model=model, phase=phase, scheme=scheme, hidden=hidden)
+    for key, (value, unit) in values.items():
+        evaluation.values.append(MetricValue(metric=metric(key), metric_key=key, value=value, unit=unit))
+    db.session.add(evaluation)
+    db.session.flush()
+    return evaluation
+
+
+def test_draft_is_a_copy_of_the_latest_version(app):
+    published = scheme_admin.latest_published("training")
+    draft = scheme_admin.get_or_create_draft("training")
+    assert draft.version is None and draft.status == "draft"
+    assert [(e.metric_key, e.weight, e.boundaries) for e in draft.entries] == \
+           [(e.metric_key, e.weight, e.boundaries) for e in published.entries]
+    assert {e.id for e in draft.entries}.isdisjoint({e.id for e in published.entries})
+    assert scheme_admin.get_or_create_draft("training") is draft
+    assert scheme_admin.diff(published, draft) == []
+
+
+def test_set_entry_without_change_writes_nothing(app):
+    latency = metric("latency")
+    assert scheme_admin.set_entry(latency, 0.2, (10, 50, 200, 1000)) is None
+    assert scheme_admin.draft_of("inference") is None
+
+
+def test_set_entry_changes_only_the_draft(app):
+    latency = metric("latency")
+    entry = scheme_admin.set_entry(latency, 0.3, (5, 50, 200, 1000))
+    assert entry.scheme.status == "draft"
+    assert scheme_admin.published_entry("inference", "latency").boundaries == (10, 50, 200, 1000)
+    changes = scheme_admin.diff(scheme_admin.latest_published("inference"), scheme_admin.draft_of("inference"))
+    assert len(changes) == 1
+    assert changes[0].kind == "changed"
+    assert [(f.name, f.old, f.new) for f in changes[0].fields] == [("weight", 0.2, 0.3), ("b1", 10.0, 5.0)]
+
+
+def test_diff_reports_added_and_removed(app):
+    scheme_admin.remove_entry("inference", "flops")
+    new = Metric(key="tokens", phase="inference", name="Tokens", unit="count", direction="lower_is_better")
+    db.session.add(new)
+    db.session.flush()
+    scheme_admin.set_entry(new, 0.1, (1, 2, 3, 4))
+    changes = {c.metric_key: c.kind for c in
+               scheme_admin.diff(scheme_admin.latest_published("inference"), scheme_admin.draft_of("inference"))}
+    assert changes == {"flops": "removed", "tokens": "added"}
+
+
+def test_draft_problems(app):
+    draft = scheme_admin.get_or_create_draft("inference")
+    assert scheme_admin.draft_problems(draft) == []
+    entry = next(e for e in draft.entries if e.metric_key == "latency")
+    entry.b2 = 5.0
+    entry.weight = -1.0
+    problems = scheme_admin.draft_problems(draft)
+    assert any("Latency: boundaries of a lower-is-better metric must increase strictly" in p for p in problems)
+    assert any("Latency: the weight must be a number ≥ 0; got -1.0." in p for p in problems)
+
+
+def test_regrade_under_converts_units_and_keeps_stored_grades(app):
+    evaluation = evaluation_with("inference", {"latency": (0.03, "s"), "energy_per_inference": (20.0, "J")})
+    evaluation.overall_grade = "E"
+    result = scheme_admin.regrade_under(evaluation, scheme_admin.latest_published("inference"))
+    assert result.metrics["latency"].letter == "B"  # 30 ms
+    assert result.metrics["energy_per_inference"].letter == "C"
+    expected = rate(schemes.rules_for(scheme_admin.latest_published("inference")),
+                    {"latency": 30.0, "energy_per_inference": 20.0})
+    assert result.overall_letter == expected.overall_letter
+    assert evaluation.overall_grade == "E"
+
+
+def test_regrade_under_skips_unconvertible_values(app):
+    evaluation = evaluation_with("inference", {"latency": (3.0, "kg")})
+    result = scheme_admin.regrade_under(evaluation, scheme_admin.latest_published("inference"))
+    assert result.metrics["latency"].letter is None
+    assert result.overall_letter is None
+
+
+@pytest.mark.parametrize("values", [
+    list(range(10)),
+    [0.5, 1e-3, 42.0, 7.0, 7.0, 3.3, 1000.0, 18.0, 2.5, 9.0, 11.0],
+    list(np.random.default_rng(7).lognormal(mean=2.0, sigma=1.5, size=137)),
+])
+def test_calibration_matches_numpy_quantiles(app, values):
+    for value in values:
+        evaluation_with("inference", {"latency": (float(value), "ms")})
+    calibration = scheme_admin.calibrate(metric("latency"))
+    assert calibration.count == len(values)
+    assert calibration.boundaries == pytest.approx(tuple(np.quantile(values, [0.2, 0.4, 0.6, 0.8])), rel=1e-5)
+
+
+def test_calibration_converts_and_skips_hidden_values(app):
+    for value in range(1, 11):
+        evaluation_with("inference", {"latency": (value / 1000, "s")})
+    evaluation_with("inference", {"latency": (1e6, "ms")}, hidden=True)
+    calibration = scheme_admin.calibrate(metric("latency"))
+    assert calibration.count == 10
+    assert calibration.boundaries == pytest.approx(tuple(np.quantile(range(1, 11), [0.2, 0.4, 0.6, 0.8])))
+
+
+def test_calibration_below_ten_values(app):
+    evaluation_with("inference", {"latency": (5.0, "ms")})
+    calibration = scheme_admin.calibrate(metric("latency"))
+    assert calibration.boundaries is None
+    assert calibration.message.startswith("Latency has 1 stored value; calibration needs at least 10.")
+
+
+@pytest.mark.parametrize(("name", "key"), [
+    ("Training energy", "training_energy"),
+    ("Énergie — inférence", "energie_inference"),
+    ("__x__", "x"),
+    ("a" * 80, "a" * 64),
+    ("!!!", ""),
+    ("Ünïcödé 2.0", "unicode_2_0"),
+])
+def test_slugify_key(name, key):
+    assert metric_admin.slugify_key(name) == key
+
+
+def test_preview_scale_segments():
+    preview = metric_admin.preview_scale("lower_is_better", ["1", "2.5", "10", "1e3"], "kWh")
+    assert [(s.letter, s.text) for s in preview.segments] == [
+        ("A", "≤ 1 kWh"), ("B", "≤ 2.5 kWh"), ("C", "≤ 10 kWh"), ("D", "≤ 1000 kWh"), ("E", "> 1000 kWh")]
+    assert metric_admin.preview_scale("higher_is_better", ["4", "3", "2", "1"], "count").segments[4].text == "< 1"
+    assert metric_admin.preview_scale("lower_is_better", ["1", "", "3", "4"], "kWh").error.startswith("Enter the four")
+    assert "increase strictly" in metric_admin.preview_scale("lower_is_better", ["1", "1", "3", "4"], "").error

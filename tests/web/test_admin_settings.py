@@ -1,0 +1,65 @@
+"""The tool switches: a disabled tool is gone for the public but stays administrable by QA managers."""
+
+import pytest
+
+from gaissa.services import site
+from tests.web.admin_support import HTMX, post, request_in_fresh_context
+
+
+def public_get(app, url):
+    return request_in_fresh_context(app, app.test_client(), "GET", url)
+
+
+@pytest.fixture
+def manager(client, auth):
+    auth.login()
+    return client
+
+
+def test_settings_page_shows_the_switches(manager):
+    page = manager.get("/admin/settings").get_data(as_text=True)
+    assert 'name="label_enabled"' in page and 'role="switch"' in page
+    assert 'checked' in page
+    fragment = manager.get("/admin/settings", headers=HTMX).get_data(as_text=True)
+    assert "<html" not in fragment and fragment.lstrip().startswith('<form id="settings-form"')
+
+
+def test_disabling_label_hides_it_from_the_public(manager, app):
+    response = post(manager, "/admin/settings", {"roi_enabled": "y"})
+    assert response.status_code == 303
+    assert site.is_enabled("label") is False
+    assert site.is_enabled("roi") is True
+
+    assert public_get(app, "/gaissalabel/").status_code == 404
+    assert public_get(app, "/gaissalabel/training/new").status_code == 404
+    assert 'href="/gaissalabel/"' not in public_get(app, "/").get_data(as_text=True)
+
+    # Managers keep the administration and can preview the tool's pages.
+    assert manager.get("/admin/metrics").status_code == 200
+    assert manager.get("/admin/schemes").status_code == 200
+    assert manager.get("/gaissalabel/").status_code == 200
+
+
+def test_disabling_roi_hides_it_from_the_public(manager, app):
+    post(manager, "/admin/settings", {"label_enabled": "y"})
+    assert public_get(app, "/roi/").status_code == 404
+    assert 'href="/roi/"' not in public_get(app, "/").get_data(as_text=True)
+    assert public_get(app, "/gaissalabel/").status_code == 200
+
+
+def test_htmx_save_returns_the_form_with_a_message(manager):
+    response = post(manager, "/admin/settings", {"label_enabled": "y", "roi_enabled": "y"}, htmx=True)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in text
+    assert "Nothing changed." in text
+    response = post(manager, "/admin/settings", {"label_enabled": "y"}, htmx=True)
+    assert "GAISSA ROI Analyzer is now disabled." in response.get_data(as_text=True)
+
+
+def test_switching_back_on_restores_public_access(manager, app):
+    post(manager, "/admin/settings", {})
+    assert public_get(app, "/gaissalabel/").status_code == 404
+    post(manager, "/admin/settings", {"label_enabled": "y", "roi_enabled": "y"})
+    assert public_get(app, "/gaissalabel/").status_code == 200
+    assert public_get(app, "/roi/").status_code == 200
