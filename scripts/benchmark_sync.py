@@ -119,6 +119,8 @@ def main() -> None:
             final_rss, peak_rss = rss_mib()
             sampler.stop.set()
             sampler.join()
+            # The last batch may finish between two samples: the end of the sync is the last mark's reading.
+            sampler.readings.setdefault(arguments.models, (run.listed, final_rss, peak_rss))
             first_state, first_counts = run.state, run.counts()
 
             started = time.perf_counter()

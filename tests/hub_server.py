@@ -1,4 +1,4 @@
-"""A local HTTP server that answers the Hugging Face Hub API calls that huggingface_hub makes.
+"""A local HTTP server that serves the Hugging Face Hub API calls that huggingface_hub makes.
 
 It serves what the sync reads: GET /api/models (filter, sort, expand, limit, cursor pagination with
 a `Link: <…>; rel="next"` header), GET /api/models/{repo_id} (with `blobs=True` file sizes),
@@ -16,7 +16,6 @@ import base64
 import csv
 import hashlib
 import json
-import math
 import re
 import threading
 from collections.abc import Iterable
@@ -25,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import yaml
 
@@ -72,7 +71,13 @@ class FakeRepo:
         self.last_modified = when or self.last_modified + timedelta(days=400)
 
     def all_tags(self) -> list[str]:
-        tags = list(self.tags)
+        """Return the repository's tags as the Hub lists them: its own, the card's, and co2_eq_emissions."""
+        card_tags = (self.card_data or {}).get("tags")
+        if isinstance(card_tags, str):
+            card_tags = [card_tags]
+        if not isinstance(card_tags, list):
+            card_tags = []
+        tags = list(dict.fromkeys([*self.tags, *(tag for tag in card_tags if isinstance(tag, str))]))
         if (self.force_co2_tag or (self.card_data or {}).get(CO2_TAG) is not None) and CO2_TAG not in tags:
             tags.append(CO2_TAG)
         return tags
@@ -110,6 +115,8 @@ class _Fault:
     remaining: int
     status: int
     retry_after: str | None
+    # Matching requests still to serve normally before the fault starts.
+    after: int = 0
 
 
 @dataclass
@@ -129,7 +136,8 @@ class FakeHub:
         self.record_requests = record_requests
         self.repos: dict[str, FakeRepo] = {}
         self.datasets: dict[str, FakeDataset] = {}
-        self.requests: list[tuple[str, dict[str, list[str]]]] = []
+        # (path, query, Authorization header) of every request received.
+        self.requests: list[tuple[str, dict[str, list[str]], str | None]] = []
         self._faults: list[_Fault] = []
         self._gates: list[_Gate] = []
         self._lock = threading.Lock()
@@ -144,10 +152,15 @@ class FakeHub:
         for dataset in datasets:
             self.datasets[dataset.dataset_id] = dataset
 
-    def fail(self, path_pattern: str, status: int = 429, times: int = 1, retry_after: str | None = "0") -> None:
-        """Answer the next `times` requests whose path matches with `status`."""
+    def fail(self, path_pattern: str, status: int = 429, times: int = 1, retry_after: str | None = "0",
+             after: int = 0) -> None:
+        """Fail `times` requests whose path matches with `status`, after serving `after` of them normally."""
         with self._lock:
-            self._faults.append(_Fault(re.compile(path_pattern), times, status, retry_after))
+            self._faults.append(_Fault(re.compile(path_pattern), times, status, retry_after, after))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     def gate(self, path_pattern: str, after: int) -> _Gate:
         """Hold every matching request after the first `after` until `gate.release` is set."""
@@ -158,7 +171,7 @@ class FakeHub:
 
     def count(self, path_pattern: str) -> int:
         pattern = re.compile(path_pattern)
-        return sum(1 for path, _ in list(self.requests) if pattern.search(path))
+        return sum(1 for path, _, _ in list(self.requests) if pattern.search(path))
 
     # --- Server ---------------------------------------------------------------------------------
 
@@ -175,7 +188,8 @@ class FakeHub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-hub", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-hub", daemon=True)
         self._thread.start()
         return self.url
 
@@ -200,6 +214,9 @@ class FakeHub:
         with self._lock:
             for fault in self._faults:
                 if fault.remaining > 0 and fault.pattern.search(path):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.remaining -= 1
                     return fault
         return None
@@ -277,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(parts.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         if hub.record_requests:
-            hub.requests.append((path, query))
+            hub.requests.append((path, query, self.headers.get("Authorization")))
 
         fault = hub._take_fault(path)
         if fault is not None:
@@ -392,8 +409,8 @@ def _fraction(value: float) -> float:
 def _dataset_table(rows: list[dict[str, str]]) -> dict[str, int]:
     """Give each data set one size so that the models' dataset_size totals of the CSV come out where they can.
 
-    The CSV stores one total per model; a data set cited alone takes its model's total (the first one when
-    models disagree), and the data sets of a multi-data-set model share its total when none is known yet.
+    The CSV stores one total per model. A data set cited alone takes its model's total (the first one when
+    models disagree). The data sets of a multi-data-set model share its total when none of them has a size yet.
     """
     sizes: dict[str, int] = {}
     for row in rows:
@@ -458,8 +475,9 @@ def _repo_from_row(index: int, row: dict[str, str], dataset_sizes: dict[str, int
 
     pipeline = _PIPELINE_BY_DOMAIN.get(domain) if domain != "NLP" else (
         "summarization" if "rouge1" in metrics or "rougeL" in metrics else "text-classification")
-    library_name = next((item for item in libraries if item not in _KNOWN_LIBRARY_TAGS),
-                        "transformers" if "transformers" in libraries else libraries[0] if libraries else None)
+    library_name = next((item for item in libraries if item not in _KNOWN_LIBRARY_TAGS), None)
+    if library_name is None and libraries:
+        library_name = "transformers" if "transformers" in libraries else libraries[0]
     tags = [item for item in libraries if item != library_name]
     if auto:
         tags.append("autotrain")
@@ -467,7 +485,9 @@ def _repo_from_row(index: int, row: dict[str, str], dataset_sizes: dict[str, int
 
     metadata: dict[str, Any] = {"tags": ["autotrain"] if auto else ["green-ai"], "language": ["en"]}
     if datasets:
-        metadata["datasets"] = datasets if index % 7 else datasets[0] if len(datasets) == 1 else datasets
+        # Some cards write a single data set as a string instead of a list.
+        single_as_string = index % 7 == 0 and len(datasets) == 1
+        metadata["datasets"] = datasets[0] if single_as_string else datasets
     metadata["co2_eq_emissions"] = co2
     body = [f"# {name}", ""]
     if auto:
@@ -485,7 +505,8 @@ def _repo_from_row(index: int, row: dict[str, str], dataset_sizes: dict[str, int
     elif metrics:
         body += ["## Validation Metrics", ""]
         for key, value in metrics.items():
-            shown = value * 100 if key.startswith("rouge") else value
+            # AutoTrain cards state ROUGE in percent; a percentage below 1 would read as a fraction.
+            shown = value * 100 if key.startswith("rouge") and 1 < value * 100 <= 100 else value
             body.append(f"- {_METRIC_NAMES[key][1]}: {shown!r}")
         body.append("")
     readme = "---\n" + yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True) + "---\n" + "\n".join(body) + "\n"
@@ -520,7 +541,7 @@ def _repo_from_row(index: int, row: dict[str, str], dataset_sizes: dict[str, int
         "training_type": training if in_mapping else None,
         "location": _clean(location) if in_mapping and location else None,
         "hardware_used": _clean(hardware) if in_mapping and hardware else None,
-        "source": (_SOURCE_NAMES[source] if in_mapping and source else None) or ("AutoTrain" if auto else None),
+        "source": _expected_source(source if in_mapping else None, auto),
         "domain": domain,
         "datasets": ", ".join(datasets) or None,
     }
@@ -538,6 +559,12 @@ def _repo_from_row(index: int, row: dict[str, str], dataset_sizes: dict[str, int
         libraries=set(libraries),
     )
     return repo, expected
+
+
+def _expected_source(source: str | None, auto: bool) -> str | None:
+    if source:
+        return _SOURCE_NAMES[source]
+    return "AutoTrain" if auto else None
 
 
 def _co2_form(index: int, grams: float, needs_mapping: bool, source: str | None, training: str | None,
@@ -566,6 +593,46 @@ def _harmonic_mean(values: list[float]) -> float | None:
     if any(value == 0 for value in values):
         return 0.0
     return len(values) / sum(1.0 / value for value in values)
+
+
+CASES_DIR = Path(__file__).resolve().parent / "data" / "hf"
+
+
+def case_repos(start: datetime = LISTING_START) -> list[FakeRepo]:
+    """Build one repository per card of tests/data/hf and one per row of its C19 CSV of derived models.
+
+    Repository ids are "cases/<file stem>" for the cards and "<author>/<name>" for the CSV rows. The C16
+    card's YAML is invalid, so it has no card data, but it is listed under the co2_eq_emissions tag all the same.
+    """
+    repos = []
+    for index, path in enumerate(sorted(CASES_DIR.glob("C1*-hf-card-*.md"))):
+        repos.append(FakeRepo(
+            f"cases/{path.stem}", path.read_text(encoding="utf-8"), last_modified=start - timedelta(minutes=index),
+            created_at=start - timedelta(days=100), downloads=10 + index, library_name="transformers",
+            pipeline_tag="text-generation", tags=["pytorch"], files=[("pytorch_model.bin", 500_000_000)],
+            force_co2_tag=True,
+        ))
+    with (CASES_DIR / "C19-hf-sync-derived-and-zero.csv").open(newline="", encoding="utf-8") as handle:
+        for index, row in enumerate(csv.DictReader(handle), start=len(repos)):
+            mapping: dict[str, Any] = {"emissions": float(row["co2_eq_emissions"])}
+            for key in ("source", "training_type", "geographical_location", "hardware_used"):
+                if row[key]:
+                    mapping[key] = row[key]
+            metadata: dict[str, Any] = {"license": "apache-2.0", "co2_eq_emissions": mapping}
+            if row["base_model"]:
+                metadata["base_model"] = row["base_model"]
+            body = ""
+            if float(row["co2_eq_emissions"]) >= 1000:
+                body = f"## Environmental Impact\n\n- **Carbon Emitted:** {float(row['co2_eq_emissions']) / 1000:g} kg eq. CO2\n"
+            name = row["modelName"]
+            repos.append(FakeRepo(
+                f"{row['modelAuthor']}/{name}", "---\n" + yaml.safe_dump(metadata, sort_keys=False) + "---\n" + body,
+                last_modified=start - timedelta(minutes=index), created_at=start - timedelta(days=200),
+                downloads=5, library_name="gguf" if name.endswith("GGUF") else "transformers",
+                pipeline_tag="text-generation", tags=["gguf"] if name.endswith("GGUF") else ["pytorch"],
+                files=[(f"{name}.gguf", 80_000_000)] if name.endswith("GGUF") else [("model.safetensors", 352_833_716)],
+            ))
+    return repos
 
 
 def replicate(repos: list[FakeRepo], count: int) -> list[FakeRepo]:

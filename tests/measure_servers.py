@@ -1,8 +1,8 @@
 """HTTP servers on 127.0.0.1 (ephemeral ports) that the endpoint-measurement tests call.
 
 Each server runs in a daemon thread and records what it received. The digits server serves a real
-scikit-learn classifier trained on the 8×8 digits bundled with scikit-learn (no download); the
-others misbehave on purpose: slow, failing, huge, redirecting or returning invalid JSON.
+scikit-learn classifier trained on the 8×8 digits bundled with scikit-learn, so nothing is
+downloaded. The others misbehave on purpose: slow, failing, huge, redirecting or returning invalid JSON.
 """
 
 import json
@@ -142,7 +142,7 @@ class DigitsHandler(_Handler):
 
 
 class EnergyReportingHandler(_Handler):
-    """Answer with a fixed energy per request, in the JSON body (joules) and in a header (watt-hours)."""
+    """Respond with a fixed energy per request, in the JSON body (joules) and in a header (watt-hours)."""
 
     def respond(self, body: bytes = b"") -> None:
         joules = self.settings.get("joules", 0.25)
@@ -155,7 +155,7 @@ class EnergyReportingHandler(_Handler):
 
 
 class SlowHandler(_Handler):
-    """Wait `delay_s` before answering."""
+    """Wait `delay_s` before responding."""
 
     def respond(self, body: bytes = b"") -> None:
         time.sleep(self.settings.get("delay_s", 2.0))
@@ -166,7 +166,7 @@ class SlowHandler(_Handler):
 
 
 class ErrorHandler(_Handler):
-    """Answer 500, or only every `every`-th request when `every` is given."""
+    """Respond with 500 to every request, or to every `every`-th one when `every` is given."""
 
     def respond(self, body: bytes = b"") -> None:
         every = self.settings.get("every")
@@ -220,7 +220,7 @@ class InvalidJsonHandler(_Handler):
 
 
 class EchoHandler(_Handler):
-    """Answer {"ok": true}; the tests read what it received."""
+    """Respond with {"ok": true}, so that tests can read what it received."""
 
     def respond(self, body: bytes = b"") -> None:
         self.send_json({"ok": True})

@@ -1,8 +1,8 @@
 """A small ROI catalogue for tests: the data set of the original analyzer's integration tests.
 
-Spain (ESP) with carbon-intensity rows, the ResNet50 architecture, a paper, the metrics Energy
-Consumption (J, 0–2000) and Inference Time (ms, 0–1000), the tactic Weight Pruning with the option
-sparsity 0.5 and expected reductions of 30 % (energy) and 20 % (time).
+It holds Spain (ESP) with carbon-intensity rows, the ResNet50 architecture and a paper. Its tactic
+Weight Pruning changes Energy Consumption (J, 0–2000) and Inference Time (ms, 0–1000), and its
+option sparsity 0.5 is expected to reduce them by 30 % and 20 %.
 """
 
 from dataclasses import dataclass
@@ -46,6 +46,7 @@ class Catalogue:
 def make_catalogue() -> Catalogue:
     """Add the test catalogue to the current transaction and return its rows."""
     spain = Country(code="ESP", name="Spain")
+
     spain.intensities = [CarbonIntensity(year=2022, g_per_kwh=150.0), CarbonIntensity(year=2023, g_per_kwh=120.0)]
     stage = PipelineStage(name="Test optimization", description="Stage for tests")
     architecture = ModelArchitecture(name="ResNet50", information="Residual network")
@@ -60,9 +61,11 @@ def make_catalogue() -> Catalogue:
     tactic.metrics = [energy, time]
     option = TacticParameterOption(tactic=tactic, name="sparsity", value="0.5")
     other_option = TacticParameterOption(tactic=tactic, name="sparsity", value="0.8")
+
     db.session.add_all([spain, stage, architecture, other_architecture, source, energy, time, accuracy, tactic,
                         option, other_option])
     db.session.flush()
+
     db.session.add_all([
         ExpectedReduction(architecture=architecture, option=option, metric=energy, value=0.30, source=source),
         ExpectedReduction(architecture=architecture, option=option, metric=time, value=0.20, source=source),

@@ -61,7 +61,9 @@ def metric_preview():
     preview = metric_admin.preview_scale(request.args.get("direction", ""), boundaries, request.args.get("unit", ""))
     key = metric_admin.slugify_key(request.args.get("name", ""))
     # One URL, two fragments: the key line under the name, or the scale under the boundaries.
-    fragment = "admin/partials/_key_preview.html" if htmx_target() == "key-preview" else "admin/partials/_scale_preview.html"
+    fragment = "admin/partials/_scale_preview.html"
+    if htmx_target() == "key-preview":
+        fragment = "admin/partials/_key_preview.html"
     return render("admin/metric_preview.html", fragment, preview=preview, key=key)
 
 
@@ -74,8 +76,9 @@ def delete_metric(metric_id: int):
     phase, name = metric.phase, metric.name
     counts = metric_admin.delete_metric(metric)
     db.session.commit()
-    flash(f"Deleted {name} and {counts.values} stored values. The {phase} draft scheme no longer contains it; "
-          "publish the draft to remove it from the rating scale.", "success")
+    note = (f" The {phase} draft scheme no longer contains it; publish the draft to remove it from the rating scale."
+            if counts.published else "")
+    flash(f"Deleted {name} and {counts.values} stored values.{note}", "success")
     return redirect_htmx_aware(url_for("admin.metrics", phase=phase))
 
 
@@ -88,7 +91,8 @@ def calibrate_metric(metric_id: int):
     form = CalibrationForm(data=dict(zip(metric_admin.BOUNDARY_FIELDS, (_plain(value) for value in proposal))))
     other_errors = {}
     if form.validate_on_submit() and calibration.boundaries is not None:
-        data = _MetricDefaults(metric).as_input(**{name: getattr(form, name).data for name in metric_admin.BOUNDARY_FIELDS})
+        boundaries = {name: getattr(form, name).data for name in metric_admin.BOUNDARY_FIELDS}
+        data = _MetricDefaults(metric).as_input(**boundaries)
         try:
             metric_admin.update_metric(metric, data)
         except metric_admin.MetricInputError as exc:

@@ -1,9 +1,5 @@
 """Administration screens for QA managers: the index, and the modules that add the other screens."""
 
-from gaissa.admin.blueprint import bp
-from gaissa.services import site_admin
-from gaissa.web.htmx import render
-
 # Importing the screen modules registers their views on the blueprint.
 from gaissa.admin import (  # noqa: F401  (imported for their routes)
     audit_routes,
@@ -15,6 +11,9 @@ from gaissa.admin import (  # noqa: F401  (imported for their routes)
     tool_routes,
     user_routes,
 )
+from gaissa.admin.blueprint import bp
+from gaissa.services import site_admin
+from gaissa.web.htmx import render
 
 __all__ = ["bp"]
 

@@ -85,6 +85,8 @@ class ApiRegistry:
         self.operations: list[Operation] = []
         # Set by access.py: (operation) -> None, raising ApiProblem when the caller may not use it.
         self.authorise: Callable[[Operation], None] = lambda operation: None
+        # The OpenAPI document, built on first use by endpoints/meta.py.
+        self.document: dict[str, Any] | None = None
 
     def operation(self, method: str, rule: str, *, summary: str, tag: str, endpoint: str | None = None,
                   **options: Any) -> Callable[[Callable], Callable]:

@@ -27,4 +27,5 @@ class SetPasswordForm(FlaskForm):
 
 
 class ChangePasswordForm(SetPasswordForm):
-    current_password = PasswordField("Current password", validators=[DataRequired(message="Enter your current password.")])
+    current_password = PasswordField("Current password",
+                                     validators=[DataRequired(message="Enter your current password.")])

@@ -54,13 +54,13 @@ def measure_command(url, inputs, method, preset, body_template, header_lines, wa
         raise click.UsageError("Say how energy is obtained: --energy-json-path or --energy-header when the endpoint "
                                "reports it, --hardware or --power-watts to estimate it.")
 
-    reported = bool(energy_json_path or energy_header)
-    energy = measurement.EnergySource(
-        method="reported" if reported else "estimated",
-        location=("json" if energy_json_path else "header") if reported else None,
-        path=energy_json_path or energy_header, unit=energy_unit if reported else "J",
-        hardware_key=hardware_key, watts=power_watts, devices=devices,
-    )
+    if energy_json_path or energy_header:
+        location = "json" if energy_json_path else "header"
+        energy = measurement.EnergySource(method="reported", location=location,
+                                          path=energy_json_path or energy_header, unit=energy_unit)
+    else:
+        energy = measurement.EnergySource(method="estimated", hardware_key=hardware_key, watts=power_watts,
+                                          devices=devices)
     spec = measurement.MeasurementSpec(
         url=url, inputs=tuple(inputs), method=method.upper(),
         body_template="" if method.upper() == "GET" else (body_template or measurement.PRESETS[preset].template),

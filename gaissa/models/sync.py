@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from gaissa.extensions import db
 from gaissa.models.base import UTCDateTime, utcnow
@@ -80,8 +80,9 @@ class SyncRun(db.Model):
     message: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
 
-    items: Mapped[list["SyncItem"]] = relationship(
-        back_populates="run", cascade="all, delete-orphan", passive_deletes=True, lazy="dynamic"
+    # Thousands per run: written and queried in batches, never loaded as a whole collection.
+    items: WriteOnlyMapped["SyncItem"] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
     )
 
     @property
@@ -99,7 +100,7 @@ class SyncRun(db.Model):
 
 
 class SyncItem(db.Model):
-    """What one run did with one model: created, updated, unchanged, skipped or failed, and why."""
+    """One model's outcome in one run: created, updated, unchanged, skipped or failed, and why."""
 
     __tablename__ = "sync_items"
     __table_args__ = (UniqueConstraint("run_id", "external_id"),)

@@ -20,11 +20,11 @@ bp = Blueprint("roi_admin", __name__)
 
 @dataclass(frozen=True)
 class Entity:
-    """How one catalogue entity is listed and edited."""
+    """The list columns, form and save function of one catalogue entity."""
 
     title: str
     singular: str
-    form: type
+    form: type | None
     save: Callable | None
     columns: tuple[tuple[str, Callable[[Any], Any]], ...]
     # Form data -> the keyword data of the save function.
@@ -88,7 +88,7 @@ ENTITIES = {
                              "is_illustrative": row.is_illustrative, "note": row.note},
     ),
     "analyses": Entity(
-        "Analyses", "analysis", forms.StageForm, None,
+        "Analyses", "analysis", None, None,
         (("Kind", lambda row: row.kind), ("Tactic parameter", lambda row: f"{row.option.tactic.name} – {row.option.label}"),
          ("Architecture", lambda row: row.architecture.name),
          ("Source or date", lambda row: row.source.title[:50] if row.source else f"{row.created_at:%Y-%m-%d %H:%M} UTC")),

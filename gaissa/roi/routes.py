@@ -42,7 +42,7 @@ def new_analysis():
 @bp.get("/analyses/<int:analysis_id>")
 def analysis(analysis_id: int):
     report, inference_error = _report(analysis_id)
-    slot = request.args.get("slot", "main") if request.args.get("slot") in ("a", "b") else "main"
+    slot = request.args.get("slot") if request.args.get("slot") in ("a", "b") else "main"
     return render("roi/analysis.html", "roi/partials/_roi_results.html", report=report,
                   inference_error=inference_error, slot=slot)
 

@@ -90,7 +90,7 @@ def create_user(email: str, password: str | None, role: str = Role.USER) -> User
 
     user = User(
         email=email,
-        # An invited user gets the hash of a random secret nobody knows, so no password works yet.
+        # An invited user gets the hash of a random secret that is never stored, so no password works yet.
         password_hash=hash_password(password if password is not None else secrets.token_urlsafe(32)),
         role=role,
         active=True,
@@ -139,7 +139,7 @@ def authenticate(email: str, password: str) -> User | None:
     """Return the active user with these credentials, or None (the same for every kind of failure)."""
     user = find_user(email)
     valid = verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or not user.active or user.password_set_at is None:
+    if user is None or not valid or not user.active:
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -179,7 +179,9 @@ def user_for_token(token: str, secret_key: str) -> User:
     except SignatureExpired:
         raise AccountError("This link has expired. Ask a QA manager for a new one.") from None
     except (BadSignature, ValueError, TypeError):
-        raise AccountError("This link is not valid. Check that it was copied whole, or ask a QA manager for a new one.") from None
+        raise AccountError(
+            "This link is not valid. Check that it was copied whole, or ask a QA manager for a new one."
+        ) from None
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or not secrets.compare_digest(str(fingerprint), _fingerprint(user)):
         raise AccountError("This link was already used or replaced by a newer one. Ask a QA manager for a new one.")

@@ -3,8 +3,11 @@
 Each figure is the manufacturer's maximum rated power of one device: thermal design power (TDP),
 total board power (TBP) or total graphics power (TGP), as the source names it. A device under load
 usually draws less than its rating, and the host's memory, fans and power supply draw more, so an
-energy estimate from these figures is an estimate. Only figures published by the manufacturer are
-listed; any other device can be entered in watts.
+energy computed from these figures is an estimate. Only figures published by the manufacturer are
+listed, and any other device can be entered in watts.
+
+NOTE: the figures were checked against copies of the named documents, not the manufacturers' current
+web pages; recheck a figure there before relying on it for a configurable-TDP part (H100 SXM5).
 """
 
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ class HardwarePower:
     name: str
     kind: str  # "GPU", "Accelerator" or "CPU"
     watts: float
-    rating: str  # TDP, TBP or TGP
+    rating: str  # what the source calls the figure: "TDP", "TBP", "TGP" or "max power"
     source: str
 
     @property

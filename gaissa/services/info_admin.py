@@ -89,7 +89,8 @@ def clean(data: InfoInput, phase: str, info_field: InfoField | None = None) -> t
 
     description = (data.description or "").strip()
     if len(description) > TEXT_MAX_LENGTH:
-        errors["description"] = f"The description is {len(description)} characters long; the maximum is {TEXT_MAX_LENGTH}."
+        errors["description"] = (f"The description is {len(description)} characters long; "
+                                 f"the maximum is {TEXT_MAX_LENGTH}.")
 
     options = list(dict.fromkeys(line.strip() for line in (data.options or "").splitlines() if line.strip()))
     if len(options) > MAX_OPTIONS:
@@ -144,6 +145,7 @@ def delete_field(info_field: InfoField) -> InfoDeletionImpact:
     db.session.flush()
     db.session.expire_all()
     audit.record("delete", "info_field", label, before, None,
-                 f"Deleted information field {name!r} with {counts.values} stored values and {counts.mappings} tool mappings")
+                 f"Deleted information field {name!r} with {counts.values} stored values and "
+                 f"{counts.mappings} tool mappings")
     logger.info("Deleted information field %s (%d values)", label, counts.values)
     return counts

@@ -1,8 +1,8 @@
 """Rate limiting of failed logins per account and per client address.
 
 Failures are counted in the database (table login_attempts), or in Redis when a Redis URL is
-given, so that every gunicorn worker and every web host sees the same counts; nothing is kept
-in process memory. The database store counts failures in a sliding window, and a successful
+given. Every gunicorn worker and every web host therefore counts the same failures, and nothing
+is kept in process memory. The database store counts failures in a sliding window, and a successful
 login forgives the account's earlier failures (not the address's). The Redis store counts in a
 fixed window that starts at the first failure.
 """
@@ -96,7 +96,10 @@ class DatabaseAttemptStore:
 
 
 class RedisAttemptStore:
-    """Failure counters in Redis that expire one window after the first failure; emails are stored as SHA-256 digests."""
+    """Failure counters in Redis that expire one window after the first failure.
+
+    Emails are stored as SHA-256 digests.
+    """
 
     def __init__(self, client, prefix: str = "gaissa:login-failures"):
         self.client = client
@@ -196,7 +199,7 @@ def make_store(redis_url: str = "") -> AttemptStore:
 
 @lru_cache(maxsize=4)
 def _redis_client(redis_url: str):
-    """Return one client (and so one connection pool) per URL and process; it holds no counts."""
+    """Return one client (and so one connection pool) per URL and process; it stores no counts."""
     import redis
 
     return redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)

@@ -40,7 +40,7 @@ class MetricInputError(ValueError):
 
 @dataclass
 class MetricInput:
-    """What the metric editor sends, as typed; numbers may carry a unit ("1.2 kWh")."""
+    """The metric editor's input as typed. Numbers may carry a unit ("1.2 kWh")."""
 
     name: str
     unit: str
@@ -202,7 +202,8 @@ def clean(data: MetricInput, phase: str, metric: Metric | None = None) -> tuple[
             errors[field_name] = f"The text is {len(text)} characters long; the maximum is {TEXT_MAX_LENGTH}."
     recommendations = [line.strip() for line in (data.recommendations or "").splitlines() if line.strip()]
     if len(recommendations) > MAX_RECOMMENDATIONS:
-        errors["recommendations"] = f"{len(recommendations)} recommendations given; the maximum is {MAX_RECOMMENDATIONS}."
+        errors["recommendations"] = (f"{len(recommendations)} recommendations given; "
+                                     f"the maximum is {MAX_RECOMMENDATIONS}.")
     elif any(len(line) > RECOMMENDATION_MAX_LENGTH for line in recommendations):
         errors["recommendations"] = f"Each recommendation may have at most {RECOMMENDATION_MAX_LENGTH} characters."
 
@@ -294,7 +295,7 @@ class ScalePreview:
 
 
 def preview_scale(direction: str, raw_boundaries: list[str], unit: str) -> ScalePreview:
-    """Describe the value range of each grade for the editor's live preview, or say what is wrong."""
+    """Return the value range of each grade for the editor's live preview, or an error message."""
     errors: dict[str, str] = {}
     unit = (unit or "").strip()
     known_unit = unit if unit and units.is_known_unit(unit) else ""

@@ -1,8 +1,10 @@
 """HTML to PDF with WeasyPrint, fetching nothing but the app's own static files and data: URIs.
 
+Needs WeasyPrint 68 or later, whose URLFetcher class replaced the fetcher function (68.0 changelog).
+
 Templates link static files with url_for("static", ...), which WeasyPrint resolves against
-`base_url`; whatever host that URL names, the file is read from the static folder on disk,
-so rendering a PDF never opens a network connection.
+`base_url`. Whatever host that URL names, the file is read from the static folder on disk,
+so rendering a PDF opens no network connection.
 """
 
 import logging

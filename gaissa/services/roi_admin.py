@@ -333,14 +333,14 @@ def _clean(text: Any) -> str:
     return (text or "").strip()
 
 
-def _require_unique(model, column, name: str, current, what: str) -> None:
+def _require_unique(model, column, name: str, current, noun: str) -> None:
     if not name:
-        raise CatalogueError({"name": f"Enter the {what}'s name."})
+        raise CatalogueError({"name": f"Enter the {noun}'s name."})
     if len(name) > 255:
         raise CatalogueError({"name": f"The name has {len(name)} characters; the maximum is 255."})
     existing = db.session.scalar(select(model).where(func.lower(column) == name.lower()))
     if existing is not None and existing is not current:
-        raise CatalogueError({"name": f"A {what} named {existing_name(existing)!r} already exists; choose another name."})
+        raise CatalogueError({"name": f"A {noun} named {existing_name(existing)!r} already exists; choose another name."})
 
 
 def existing_name(row) -> str:
@@ -348,10 +348,10 @@ def existing_name(row) -> str:
 
 
 def _rows(model, ids: Iterable[int] | None) -> list:
-    wanted = sorted(set(ids or []))
-    if not wanted:
+    requested = sorted(set(ids or []))
+    if not requested:
         return []
-    return list(db.session.scalars(select(model).where(model.id.in_(wanted)).order_by(model.id)))
+    return list(db.session.scalars(select(model).where(model.id.in_(requested)).order_by(model.id)))
 
 
 def _count(query) -> int:

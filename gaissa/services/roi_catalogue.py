@@ -8,7 +8,6 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -488,13 +487,6 @@ def alternatives(analysis: RoiAnalysis) -> list[tuple[TacticParameterOption, lis
     return list(grouped.values())
 
 
-def analysis_label(analysis: RoiAnalysis) -> str:
-    """Return how an analysis is named in lists: its source title, or its registration time."""
-    if analysis.kind == AnalysisKind.RESEARCH and analysis.source is not None:
-        return analysis.source.title
-    return f"Saved {analysis.created_at:%d %b %Y, %H:%M} UTC".replace("Saved 0", "Saved ")
-
-
 # ---------------------------------------------------------------- repositories and comparison
 
 
@@ -579,14 +571,3 @@ def all_analyses() -> list[RoiAnalysis]:
     return list(db.session.scalars(
         select(RoiAnalysis).order_by(RoiAnalysis.kind.desc(), RoiAnalysis.created_at.desc(), RoiAnalysis.id.desc())
     ))
-
-
-def latest_analyses(limit: int = 5) -> list[RoiAnalysis]:
-    return list(db.session.scalars(
-        select(RoiAnalysis).where(RoiAnalysis.kind == AnalysisKind.CALCULATION)
-        .order_by(RoiAnalysis.created_at.desc(), RoiAnalysis.id.desc()).limit(limit)
-    ))
-
-
-def registered_at(analysis: RoiAnalysis) -> datetime | None:
-    return analysis.created_at if analysis.kind == AnalysisKind.CALCULATION else None

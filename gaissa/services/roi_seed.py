@@ -2,7 +2,7 @@
 
 Every expected reduction names where it comes from. Figures taken from a paper's abstract cite
 it; figures derived from a paper by an assumption, or without a published source, are marked
-illustrative and say why. QA managers replace or extend the catalogue in the administration.
+illustrative with a note on why. QA managers replace or extend the catalogue in the administration.
 """
 
 import logging

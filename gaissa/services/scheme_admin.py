@@ -128,6 +128,8 @@ def published_entry(phase: str, metric_key: str) -> SchemeEntry | None:
 
 def get_or_create_draft(phase: str) -> RatingScheme:
     """Return the phase's draft, creating it as a copy of the latest published version."""
+    # NOTE: two managers saving at the same instant can each create a draft; draft_of() then uses the
+    # older one and the other stays unused. A partial unique index on phase WHERE status = 'draft' would prevent it.
     check_phase(phase)
     draft = draft_of(phase)
     if draft is not None:
@@ -136,8 +138,10 @@ def get_or_create_draft(phase: str) -> RatingScheme:
     draft = RatingScheme(phase=phase, version=None, status=SchemeStatus.DRAFT)
     if base is not None:
         for entry in base.entries:
+            # Names are copied from the live metric, so that renames since the last version are published too.
+            name = entry.metric.name if entry.metric is not None else entry.metric_name
             draft.entries.append(SchemeEntry(
-                metric_id=entry.metric_id, metric_key=entry.metric_key, metric_name=entry.metric_name,
+                metric_id=entry.metric_id, metric_key=entry.metric_key, metric_name=name,
                 unit=entry.unit, direction=entry.direction, weight=entry.weight,
                 b1=entry.b1, b2=entry.b2, b3=entry.b3, b4=entry.b4, position=entry.position,
             ))
@@ -172,7 +176,10 @@ def set_entry(metric: Metric, weight: float, boundaries: Sequence[float]) -> Sch
 
 
 def remove_entry(phase: str, metric_key: str) -> bool:
-    """Take a metric out of the phase's draft (creating the draft when the metric is published); return True if it was in."""
+    """Take a metric out of the phase's draft, creating the draft when the metric is published.
+
+    Return True when the metric was in it.
+    """
     current = working_entry(phase, metric_key)
     if current is None:
         return False
@@ -186,11 +193,14 @@ def remove_entry(phase: str, metric_key: str) -> bool:
 
 
 def sync_metric_details(metric: Metric) -> None:
-    """Copy a renamed metric's name and unit into the draft entry; published versions keep the old copy."""
-    current = working_entry(metric.phase, metric.key)
-    if current is None or (current.metric_name == metric.name and current.unit == metric.unit):
+    """Copy a renamed metric's name and unit into an existing draft entry.
+
+    A rename alone creates no draft: published versions keep the name they were published with,
+    and the next draft copies the new name.
+    """
+    draft = draft_of(metric.phase)
+    if draft is None:
         return
-    draft = get_or_create_draft(metric.phase)
     for entry in draft.entries:
         if entry.metric_key == metric.key:
             entry.metric_name = metric.name
@@ -305,7 +315,7 @@ class GradeChange:
 
 @dataclass(frozen=True)
 class Impact:
-    """How publishing a draft would change the grades shown as "under the current scale"."""
+    """The grade changes that publishing a draft would bring to the "under the current scale" notes."""
 
     base: RatingScheme | None
     checked: int
@@ -398,8 +408,9 @@ def calibrate(metric: Metric) -> Calibration:
     try:
         check_boundaries(metric.direction, proposal)
     except InvalidBoundaries:
+        order = "decreasing" if metric.direction == HIGHER_IS_BETTER else "increasing"
         message = ("Some quantiles are equal because many stored values are the same; adjust the boundaries so "
-                   "that they are strictly " + ("decreasing." if metric.direction == HIGHER_IS_BETTER else "increasing."))
+                   f"that they are strictly {order}.")
     return Calibration(metric, count, proposal, message)  # type: ignore[arg-type]
 
 
@@ -437,7 +448,8 @@ def _entry_values(metric: Metric, weight: float, boundaries: Sequence[float]) ->
 
 
 def _same_entry(entry: SchemeEntry, wanted: dict[str, object]) -> bool:
-    return all(getattr(entry, name) == value for name, value in wanted.items())
+    """Compare what rates values; a different name alone is no reason for a draft."""
+    return all(getattr(entry, name) == value for name, value in wanted.items() if name != "metric_name")
 
 
 def _scheme_snapshot(scheme: RatingScheme) -> dict:

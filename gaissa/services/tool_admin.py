@@ -85,7 +85,9 @@ def parse_mapping_form(form: Mapping[str, str]) -> dict[str, tuple[str, str]]:
         match = MAPPING_INPUT.match(name)
         if match:
             collected.setdefault(f"{match['kind']}-{match['id']}", {})[match["part"]] = (value or "").strip()
-    return {key: (parts.get("column", ""), parts.get("unit", "")) for key, parts in collected.items() if "column" in parts}
+    return {
+        key: (parts.get("column", ""), parts.get("unit", "")) for key, parts in collected.items() if "column" in parts
+    }
 
 
 def get_tool(tool_id: int) -> CalculationTool | None:
@@ -140,10 +142,11 @@ def clean(data: ToolInput, tool: CalculationTool | None = None) -> dict[str, str
     if len((data.description or "").strip()) > TEXT_MAX_LENGTH:
         errors["description"] = f"The description is longer than {TEXT_MAX_LENGTH} characters."
 
-    metrics, fields = _targets(data.mappings)
+    metrics, _ = _targets(data.mappings)
     for key, (column, column_unit) in data.mappings.items():
         if len(column) > COLUMN_MAX_LENGTH:
-            errors[f"{key}-column"] = f"The column name is {len(column)} characters long; the maximum is {COLUMN_MAX_LENGTH}."
+            errors[f"{key}-column"] = (f"The column name is {len(column)} characters long; "
+                                       f"the maximum is {COLUMN_MAX_LENGTH}.")
         # An empty column removes the mapping, whatever unit is still typed beside it.
         if not key.startswith("m-") or not column_unit or not column:
             continue
@@ -249,8 +252,12 @@ def _apply_mappings(tool: CalculationTool, submitted: Mapping[str, tuple[str, st
 def _targets(submitted: Mapping[str, tuple[str, str]]) -> tuple[dict[int, Metric], dict[int, InfoField]]:
     metric_ids = [int(key[2:]) for key in submitted if key.startswith("m-")]
     field_ids = [int(key[2:]) for key in submitted if key.startswith("f-")]
-    metrics = {m.id: m for m in db.session.scalars(select(Metric).where(Metric.id.in_(metric_ids)))} if metric_ids else {}
-    fields = {f.id: f for f in db.session.scalars(select(InfoField).where(InfoField.id.in_(field_ids)))} if field_ids else {}
+    metrics = {}
+    if metric_ids:
+        metrics = {metric.id: metric for metric in db.session.scalars(select(Metric).where(Metric.id.in_(metric_ids)))}
+    fields = {}
+    if field_ids:
+        fields = {item.id: item for item in db.session.scalars(select(InfoField).where(InfoField.id.in_(field_ids)))}
     return metrics, fields
 
 

@@ -64,7 +64,7 @@ def run(run_id: int):
 
 
 def _index_page(form: StartSyncForm, fragment: str = "sync/partials/_panel.html", status: int = 200):
-    # htmx does not swap 4xx answers, so the panel with the form's errors comes back as 200 to htmx.
+    # htmx does not swap 4xx responses, so htmx receives the panel with the form's errors as a 200 response.
     status = 200 if wants_fragment() else status
     overview = history.overview(current_app.config["HF_ENDPOINT"], request.args.get("page", 1, type=int))
     found = history.progress(overview.active_job.id) if overview.active_job else None
@@ -73,7 +73,7 @@ def _index_page(form: StartSyncForm, fragment: str = "sync/partials/_panel.html"
 
 
 def _panel(found: history.Progress):
-    """Render the progress panel of a job; a finished job also tells the page to reload its history."""
+    """Render the progress panel of a job; for a finished job, also trigger the page's history reload."""
     response = render("sync/job.html", "sync/partials/_panel.html", progress=found, form=StartSyncForm(),
                       resumable=None)
     if found.job.finished:
@@ -82,7 +82,7 @@ def _panel(found: history.Progress):
 
 
 def _panel_or_redirect(job_id: str, message: str):
-    """Answer htmx with the job's progress panel; send plain form posts back to the sync screen."""
+    """Return the job's progress panel to htmx; redirect plain form posts to the sync screen."""
     found = history.progress(job_id)
     if wants_fragment() and found is not None:
         return _panel(found)

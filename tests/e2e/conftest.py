@@ -64,9 +64,12 @@ def live_server(_live_app) -> LiveServer:
             db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium driven by Playwright; the tests are skipped when either is missing."""
+    """A headless Chromium driven by Playwright; the tests are skipped when either is missing.
+
+    Module scope: Playwright's sync API runs one instance per thread, so it ends before another module starts its own.
+    """
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")

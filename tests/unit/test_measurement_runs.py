@@ -69,7 +69,7 @@ def test_digits_plain_json_text():
     assert result.latency.p99_ms <= result.latency.max_ms
     assert result.throughput_rps > 0
     assert result.sizes.mean_bytes == len(b'{"predictions": [0]}')
-    # The model answers each image: the served predictions match the true labels on most of them.
+    # The model classifies each image: the served predictions match the true labels on most of them.
     predictions = {request["body"]: request["prediction"] for request in server.received}
     correct = sum(predictions[json.dumps({"input_text": text}).encode()] == label for text, label in zip(inputs, labels))
     assert correct >= 4
@@ -162,7 +162,7 @@ def test_slow_endpoint_times_out():
             measure(MeasurementSpec(url=server.url(), inputs=("a",), warmup=2, requests=5, timeout_s=0.2, energy=T4))
 
     assert str(raised.value).startswith("The first request failed: 127.0.0.1:")
-    assert "did not answer within 0.2 s" in str(raised.value)
+    assert "did not respond within 0.2 s" in str(raised.value)
     assert len(server.received) == 1
 
 

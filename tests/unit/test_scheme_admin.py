@@ -29,7 +29,8 @@ def evaluation_with(phase: str, values: dict[str, tuple[float, str]], hidden: bo
 def test_draft_is_a_copy_of_the_latest_version(app):
     published = scheme_admin.latest_published("training")
     draft = scheme_admin.get_or_create_draft("training")
-    assert draft.version is None and draft.status == "draft"
+    assert draft.version is None
+    assert draft.status == "draft"
     assert [(e.metric_key, e.weight, e.boundaries) for e in draft.entries] == \
            [(e.metric_key, e.weight, e.boundaries) for e in published.entries]
     assert {e.id for e in draft.entries}.isdisjoint({e.id for e in published.entries})

@@ -1,7 +1,7 @@
 """The address check and resolution of the outbound client, with the allow-list off.
 
-These tests call check_address and resolve_and_check with stub resolvers only; a fixture makes any
-attempt to resolve a name or open a socket fail the test.
+These tests call check_address and resolve_and_check with stub resolvers only. A fixture makes
+any attempt to resolve a name or open a socket fail the test.
 """
 
 import ipaddress
@@ -181,7 +181,7 @@ def test_host_name_is_not_literal():
 
 
 class StubResolver:
-    """Answer from a table and count the calls; never touches the network."""
+    """Resolve from a table and count the calls, without touching the network."""
 
     def __init__(self, answers):
         self.answers = answers

@@ -27,7 +27,7 @@ LOOPBACK_ONLY = Allowlist.parse(["127.0.0.1"])
 
 
 class StubResolver:
-    """Answer host names from a table, one answer per call when given a list of answers."""
+    """Resolve host names from a table; a callable entry gets the call number and returns that call's addresses."""
 
     def __init__(self, answers):
         self.answers = answers
@@ -184,7 +184,7 @@ def test_client_caps_streamed_response_size():
 def test_client_times_out():
     with serving(SlowHandler, delay_s=2.0) as server, make_client() as client:
         started = time.monotonic()
-        with pytest.raises(RequestTimedOut, match="did not answer within 0.3 s"):
+        with pytest.raises(RequestTimedOut, match="did not respond within 0.3 s"):
             client.request("GET", server.url(), timeout_s=0.3)
 
     assert time.monotonic() - started < 1.5

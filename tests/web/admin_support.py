@@ -1,9 +1,15 @@
 """Helpers for the administration and account tests: logged-in clients, form posts, stored evaluations."""
 
+import pytest
+from argon2 import PasswordHasher
+
 from gaissa.extensions import db
 from gaissa.services import evaluations
 from tests.conftest import csrf_token
 
+# Argon2id with the lowest cost argon2-cffi accepts: the tests log in hundreds of times, and the
+# production parameters (64 MiB, 3 passes) would dominate their run time.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 MANAGER_EMAIL = "manager@example.org"
 USER_EMAIL = "user@example.org"
 PASSWORD = "correct horse battery"
@@ -51,3 +57,12 @@ def csrf_token_in_fresh_context(app, client) -> str:
     """The CSRF token of another client's session; Flask-WTF caches tokens in g, which the tests share."""
     with app.app_context():
         return csrf_token(client)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """Hash and verify passwords with a cheap Argon2id while the test runs (import this fixture into a test module)."""
+    from gaissa.services import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", FAST_HASHER)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", FAST_HASHER.hash("not-a-real-password"))

@@ -9,7 +9,12 @@ from gaissa.extensions import db
 from gaissa.models import AuditEntry, CalculationTool, InfoField, Metric, RatingScheme, Role
 from gaissa.services import accounts, audit
 from tests.conftest import csrf_token
-from tests.web.admin_support import metric_form, request_in_fresh_context, store_evaluation
+from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
+    fast_password_hashing,
+    metric_form,
+    request_in_fresh_context,
+    store_evaluation,
+)
 
 # (method, URL with {placeholders}, form data, status for a QA manager)
 MATRIX = [
@@ -165,3 +170,20 @@ def test_admin_link_shows_only_for_managers(client, auth):
     auth.logout()
     auth.login()
     assert 'href="/admin/"' in client.get("/").get_data(as_text=True)
+
+
+def test_index_links_every_screen(client, auth, app):
+    auth.login()
+    page = client.get("/admin/").get_data(as_text=True)
+    for url in ("/admin/settings", "/admin/metrics", "/admin/schemes", "/admin/info-fields", "/admin/calculation-tools",
+                "/admin/moderation", "/admin/users", "/admin/audit"):
+        assert f'href="{url}"' in page, url
+    with app.test_request_context():
+        from flask import url_for
+
+        for endpoint in ("sync.index", "roi_admin.index"):
+            if endpoint in app.view_functions:
+                assert f'href="{url_for(endpoint)}"' in page, endpoint
+    fragment = client.get("/admin/", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment
+    assert 'class="cards-admin"' in fragment

@@ -5,7 +5,12 @@ from sqlalchemy import func, select
 
 from gaissa.extensions import db
 from gaissa.models import AuditEntry, CalculationTool, InfoField, InfoValue, Metric, ToolMapping
-from tests.web.admin_support import HTMX, post
+from gaissa.services import evaluations
+from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
+    HTMX,
+    fast_password_hashing,
+    post,
+)
 
 
 @pytest.fixture
@@ -31,11 +36,13 @@ def metric_id(key: str) -> int:
 
 def test_info_list_and_search(manager):
     page = manager.get("/admin/info-fields?phase=training").get_data(as_text=True)
-    assert "Training type" in page and "2 options: pretraining, fine-tuning" in page
+    assert "Training type" in page
+    assert "2 options: pretraining, fine-tuning" in page
     assert "Serving runtime" not in page
     fragment = manager.get("/admin/info-fields?phase=training&q=hard", headers=HTMX).get_data(as_text=True)
     assert "<html" not in fragment
-    assert "Hardware used" in fragment and "Training type" not in fragment
+    assert "Hardware used" in fragment
+    assert "Training type" not in fragment
 
 
 def test_info_create_with_options(manager):
@@ -55,7 +62,7 @@ def test_info_create_free_text(manager):
     assert info_field("inference", "batch_size").options is None
 
 
-def test_info_same_key_in_other_phase_is_fine_but_not_in_same(manager):
+def test_info_key_unique_per_phase(manager):
     assert post(manager, "/admin/info-fields/new?phase=inference", {"name": "Library"}).status_code == 303
     response = post(manager, "/admin/info-fields/new?phase=training", {"name": "library"})
     assert response.status_code == 400
@@ -82,9 +89,6 @@ def test_info_edit_keeps_the_key(manager):
 
 
 def test_info_delete_warns_and_deletes_values_and_mappings(manager):
-    from tests.web.admin_support import store_evaluation
-    from gaissa.services import evaluations
-
     model = evaluations.create_model("Model with info")
     evaluations.create_evaluation(evaluations.EvaluationInput(
         phase="training", model_id=model.id, values={"energy": "1 kWh"}, info={"hardware_used": "A100"}))
@@ -99,7 +103,6 @@ def test_info_delete_warns_and_deletes_values_and_mappings(manager):
     assert info_field("training", "hardware_used") is None
     assert db.session.scalar(select(func.count(InfoValue.id)).where(InfoValue.field_id == field_id)) == 0
     assert db.session.scalar(select(func.count(ToolMapping.id)).where(ToolMapping.field_id == field_id)) == 0
-    assert store_evaluation  # the helper module stays importable for other tests
 
 
 # --- Calculation tools ----------------------------------------------------------------------------
@@ -107,20 +110,24 @@ def test_info_delete_warns_and_deletes_values_and_mappings(manager):
 
 def test_tool_list_and_search(manager):
     page = manager.get("/admin/calculation-tools").get_data(as_text=True)
-    assert "CodeCarbon" in page and "eco2ai" in page
+    assert "CodeCarbon" in page
+    assert "eco2ai" in page
     assert "CodeCarbon emissions.csv" in page
     fragment = manager.get("/admin/calculation-tools?q=carbon", headers=HTMX).get_data(as_text=True)
     assert "<html" not in fragment
-    assert "CodeCarbon" in fragment and "carbontracker" in fragment and "eco2ai" not in fragment
+    assert "CodeCarbon" in fragment
+    assert "carbontracker" in fragment
+    assert "eco2ai" not in fragment
 
 
-def test_tool_editor_shows_every_metric_and_field_of_both_phases(manager):
+def test_tool_editor_lists_all_targets(manager):
     codecarbon = tool("CodeCarbon")
     page = manager.get(f"/admin/calculation-tools/{codecarbon.id}").get_data(as_text=True)
     energy = metric_id("energy")
     assert f'name="m-{energy}-column" value="energy_consumed"' in page
     assert f'name="m-{energy}-unit" value="kWh"' in page
-    assert "Energy per inference" in page and "Serving runtime" in page
+    assert "Energy per inference" in page
+    assert "Serving runtime" in page
     fragment = manager.get(f"/admin/calculation-tools/{codecarbon.id}", headers=HTMX).get_data(as_text=True)
     assert "<html" not in fragment
 

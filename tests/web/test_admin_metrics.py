@@ -7,7 +7,13 @@ from sqlalchemy import func, select
 from gaissa.extensions import db
 from gaissa.models import AuditEntry, Metric, MetricValue, SchemeEntry, ToolMapping
 from gaissa.services import metric_admin, scheme_admin
-from tests.web.admin_support import HTMX, metric_form, post, store_evaluation
+from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
+    HTMX,
+    fast_password_hashing,
+    metric_form,
+    post,
+    store_evaluation,
+)
 
 
 @pytest.fixture
@@ -82,7 +88,7 @@ def test_create_puts_the_metric_into_the_draft(manager):
     assert entry.user.email == "manager@example.org"
 
 
-def test_create_then_edit_page_says_it_is_in_the_draft(manager):
+def test_create_flash_mentions_draft(manager):
     response = post(manager, "/admin/metrics/new?phase=inference", metric_form(), follow_redirects=True)
     text = response.get_data(as_text=True)
     assert "Created Fine-tuning energy (fine_tuning_energy)" in text
@@ -178,7 +184,7 @@ def test_edit_form_shows_the_working_values(manager):
     assert "Key <code>latency</code>" in text
 
 
-def test_edit_weight_creates_a_draft_and_keeps_the_published_version(manager):
+def test_edit_weight_creates_draft(manager):
     latency = metric("latency")
     published = scheme_admin.latest_published("inference")
     form = metric_form(name="Latency", unit="ms", weight="0.5", b1="10", b2="50", b3="200", b4="1000")
@@ -206,8 +212,18 @@ def test_key_never_changes(manager):
     db.session.refresh(latency)
     assert latency.key == "latency"
     assert latency.name == "Response time"
+    assert scheme_admin.draft_of("inference") is None
+
+
+def test_rename_reaches_the_next_draft(manager):
+    latency = metric("latency")
+    form = metric_form(name="Response time", unit="ms", weight="0.2", b1="10", b2="50", b3="200", b4="1000")
+    post(manager, f"/admin/metrics/{latency.id}", form)
+    post(manager, f"/admin/metrics/{latency.id}", {**form, "weight": "0.25"})
     assert scheme_admin.working_entry("inference", "latency").metric_name == "Response time"
     assert scheme_admin.published_entry("inference", "latency").metric_name == "Latency"
+    post(manager, f"/admin/metrics/{latency.id}", {**form, "name": "Time to answer", "weight": "0.25"})
+    assert scheme_admin.working_entry("inference", "latency").metric_name == "Time to answer"
 
 
 def test_unit_cannot_change_while_values_are_stored(manager):
@@ -299,7 +315,7 @@ def test_delete_warning_names_the_values_lost(manager):
     assert "<html" not in fragment
 
 
-def test_delete_removes_values_and_mappings_and_leaves_the_draft(manager):
+def test_delete_removes_values_and_mappings(manager):
     evaluation = store_evaluation("inference", {"latency": "30", "energy_per_inference": "2"})
     grade_before = evaluation.overall_grade
     latency = metric("latency")
@@ -312,7 +328,8 @@ def test_delete_removes_values_and_mappings_and_leaves_the_draft(manager):
     assert db.session.scalar(select(func.count(ToolMapping.id)).where(ToolMapping.metric_id == latency_id)) == 0
     assert all(entry.metric_key != "latency" for entry in scheme_admin.draft_of("inference").entries)
     published = scheme_admin.published_entry("inference", "latency")
-    assert published is not None and published.metric_id is None
+    assert published is not None
+    assert published.metric_id is None
     db.session.refresh(evaluation)
     assert evaluation.overall_grade == grade_before
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity == "metric", AuditEntry.action == "delete"))
@@ -320,7 +337,7 @@ def test_delete_removes_values_and_mappings_and_leaves_the_draft(manager):
     assert "1 stored values" in entry.summary
 
 
-def test_delete_of_a_draft_only_metric_needs_no_publication(manager):
+def test_delete_draft_only_metric(manager):
     post(manager, "/admin/metrics/new?phase=inference", metric_form())
     created = metric("fine_tuning_energy")
     post(manager, f"/admin/metrics/{created.id}/delete")
@@ -365,7 +382,7 @@ def test_calibration_proposes_quantiles_and_fills_the_draft(manager):
     assert scheme_admin.published_entry("inference", "latency").boundaries == (10.0, 50.0, 200.0, 1000.0)
 
 
-def test_calibration_of_higher_is_better_starts_at_the_top(manager):
+def test_calibration_higher_is_better(manager):
     values = [0.5, 0.6, 0.62, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.97]
     for value in values:
         store_evaluation("inference", {"accuracy": str(value)})

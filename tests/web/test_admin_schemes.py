@@ -6,7 +6,13 @@ from sqlalchemy import select
 from gaissa.extensions import db
 from gaissa.models import AuditEntry, Evaluation, Metric, SchemeStatus
 from gaissa.services import scheme_admin, schemes
-from tests.web.admin_support import HTMX, metric_form, post, store_evaluation
+from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
+    HTMX,
+    fast_password_hashing,
+    metric_form,
+    post,
+    store_evaluation,
+)
 
 
 @pytest.fixture
@@ -30,7 +36,8 @@ def test_page_without_draft_explains_how_to_make_one(manager):
     text = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "No draft." in text
-    assert "v1" in text and "current" in text
+    assert "v1" in text
+    assert "current" in text
 
 
 def test_draft_fragment_for_htmx(manager):
@@ -48,7 +55,8 @@ def test_draft_shows_its_changes(manager):
     assert '<span class="diff-old">10</span>' in text
     assert '<span class="diff-new">5</span>' in text
     assert '<span class="diff-old">0.2</span>' in text
-    assert "Fine-tuning energy" in text and "added" in text
+    assert "Fine-tuning energy" in text
+    assert "added" in text
     assert "Publish as v2" in text
 
 

@@ -3,7 +3,12 @@
 import pytest
 
 from gaissa.services import site
-from tests.web.admin_support import HTMX, post, request_in_fresh_context
+from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
+    HTMX,
+    fast_password_hashing,
+    post,
+    request_in_fresh_context,
+)
 
 
 def public_get(app, url):
@@ -18,10 +23,12 @@ def manager(client, auth):
 
 def test_settings_page_shows_the_switches(manager):
     page = manager.get("/admin/settings").get_data(as_text=True)
-    assert 'name="label_enabled"' in page and 'role="switch"' in page
+    assert 'name="label_enabled"' in page
+    assert 'role="switch"' in page
     assert 'checked' in page
     fragment = manager.get("/admin/settings", headers=HTMX).get_data(as_text=True)
-    assert "<html" not in fragment and fragment.lstrip().startswith('<form id="settings-form"')
+    assert "<html" not in fragment
+    assert fragment.lstrip().startswith('<form id="settings-form"')
 
 
 def test_disabling_label_hides_it_from_the_public(manager, app):

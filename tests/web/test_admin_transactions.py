@@ -6,7 +6,12 @@ from sqlalchemy import func, select
 from gaissa.extensions import db
 from gaissa.models import AuditEntry, CalculationTool, Metric, MetricValue, RatingScheme, SchemeStatus, ToolMapping
 from gaissa.services import audit, metric_admin, scheme_admin, tool_admin
-from tests.web.admin_support import metric_form, post, store_evaluation
+from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
+    fast_password_hashing,
+    metric_form,
+    post,
+    store_evaluation,
+)
 
 
 class InjectedFailure(RuntimeError):

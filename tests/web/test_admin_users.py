@@ -8,7 +8,13 @@ from sqlalchemy import select
 from gaissa.extensions import db
 from gaissa.models import AuditEntry, Role, User
 from gaissa.services import accounts, audit
-from tests.web.admin_support import HTMX, csrf_token_in_fresh_context, post, request_in_fresh_context
+from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
+    HTMX,
+    csrf_token_in_fresh_context,
+    fast_password_hashing,
+    post,
+    request_in_fresh_context,
+)
 
 
 @pytest.fixture
@@ -33,10 +39,13 @@ def test_users_list_and_search(manager):
     make_user("alice@example.org")
     make_user("bob@example.org")
     page = manager.get("/admin/users").get_data(as_text=True)
-    assert "alice@example.org" in page and "manager@example.org" in page and "(you)" in page
+    assert "alice@example.org" in page
+    assert "manager@example.org" in page
+    assert "(you)" in page
     fragment = manager.get("/admin/users?q=ALI", headers=HTMX).get_data(as_text=True)
     assert "<html" not in fragment
-    assert "alice@example.org" in fragment and "bob@example.org" not in fragment
+    assert "alice@example.org" in fragment
+    assert "bob@example.org" not in fragment
 
 
 def test_invite_gives_a_working_one_time_link(manager, client):
@@ -77,7 +86,8 @@ def test_invite_page_and_fragment(manager):
 def test_user_detail_page_and_fragment(manager):
     user = make_user()
     page = manager.get(f"/admin/users/{user.id}").get_data(as_text=True)
-    assert "someone@example.org" in page and "Deactivate" in page
+    assert "someone@example.org" in page
+    assert "Deactivate" in page
     fragment = manager.get(f"/admin/users/{user.id}", headers=HTMX).get_data(as_text=True)
     assert "<html" not in fragment
 
@@ -180,9 +190,11 @@ def test_audit_log_lists_and_filters(manager):
 
     by_entity = manager.get("/admin/audit?entity=site_settings", headers=HTMX).get_data(as_text=True)
     assert "<html" not in by_entity
-    assert "ROI Analyzer is now disabled" in by_entity and "alice" not in by_entity
+    assert "ROI Analyzer is now disabled" in by_entity
+    assert "alice" not in by_entity
     by_text = manager.get("/admin/audit?q=alice", headers=HTMX).get_data(as_text=True)
-    assert "alice@example.org" in by_text and "ROI Analyzer" not in by_text
+    assert "alice@example.org" in by_text
+    assert "ROI Analyzer" not in by_text
     by_user = manager.get("/admin/audit?user=nobody", headers=HTMX).get_data(as_text=True)
     assert "No entry matches." in by_user
     by_action = manager.get("/admin/audit?action=change_role&user=MANAGER@", headers=HTMX).get_data(as_text=True)
@@ -200,7 +212,8 @@ def test_audit_entry_shows_before_and_after(manager):
     post(manager, "/admin/settings", {"label_enabled": "y"})
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity == "site_settings"))
     page = manager.get(f"/admin/audit/{entry.id}").get_data(as_text=True)
-    assert "roi_enabled" in page and "changed" in page
+    assert "roi_enabled" in page
+    assert "changed" in page
     assert "manager@example.org" in page
     assert "<html" not in manager.get(f"/admin/audit/{entry.id}", headers=HTMX).get_data(as_text=True)
 

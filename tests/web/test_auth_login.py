@@ -11,7 +11,14 @@ from gaissa.models.accounts import LoginAttempt
 from gaissa.models.base import utcnow
 from gaissa.services import accounts
 from tests.conftest import csrf_token
-from tests.web.admin_support import HTMX, MANAGER_EMAIL, PASSWORD, post, request_in_fresh_context
+from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
+    HTMX,
+    MANAGER_EMAIL,
+    PASSWORD,
+    fast_password_hashing,
+    post,
+    request_in_fresh_context,
+)
 
 
 def make_user(email=MANAGER_EMAIL, role=Role.QA_MANAGER, password=PASSWORD):

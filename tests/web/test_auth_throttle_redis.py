@@ -12,7 +12,12 @@ from gaissa.models import Role
 from gaissa.models.accounts import LoginAttempt
 from gaissa.services import accounts
 from gaissa.services.login_throttle import LoginThrottle, ThrottleLimits, make_store
-from tests.web.admin_support import MANAGER_EMAIL, PASSWORD, post
+from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
+    MANAGER_EMAIL,
+    PASSWORD,
+    fast_password_hashing,
+    post,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from gaissa.extensions import db
 from gaissa.models import EvaluationDraft, Job, JobState
-from gaissa.services import carbon, evaluations
+from gaissa.services import carbon, evaluations, measurement
 from gaissa.services.measurement import JOB_KIND
 from tests.conftest import csrf_token
 from tests.measure_servers import DigitsHandler, EchoHandler, EnergyReportingHandler, ErrorHandler, digits_model, serving
@@ -129,7 +129,8 @@ def test_measurement_end_to_end(client, caplog):
     assert draft.value_provenance["energy_per_inference"]["power_w"] == 70
     assert draft.value_provenance["latency"] == {**draft.value_provenance["latency"], "kind": "endpoint",
                                                  "method": "measured", "statistic": "mean"}
-    assert draft.info == {"hardware_used": "NVIDIA T4 (70 W max power)"}
+    assert draft.info == {"hardware_used": "NVIDIA T4 (70 W max power)",
+                          "source": "GAISSA Tools endpoint measurement (energy estimated from rated power)"}
     assert draft.provenance["url"] == server.url("/predict")
     assert len(draft.measurement["samples"]) == 20
     assert len(draft.measurement["warmup_samples"]) == 2
@@ -219,7 +220,8 @@ def test_headers_refused_with_rq_runner(app, client, monkeypatch):
     assert count(Job) == 0
 
 
-def test_secret_query_value_not_stored(client):
+def test_secret_query_value_not_stored(client, caplog):
+    caplog.set_level(logging.DEBUG)
     with serving(EchoHandler) as server:
         response = client.post(FORM_URL, data=form_data(client, server.url("/predict?api_key=k-9931&model=digits"),
                                                         inputs="a", warmup="0", requests="3"))
@@ -229,6 +231,8 @@ def test_secret_query_value_not_stored(client):
     assert server.received[0]["path"] == "/predict?api_key=k-9931&model=digits"
     assert "k-9931" not in json.dumps([job.params, job.result])
     assert job.params["url"].endswith("/predict?api_key=REDACTED&model=digits")
+    assert "k-9931" not in caplog.text
+    assert "api_key=REDACTED" in caplog.text  # urllib3's request log line, redacted
 
 
 def test_too_many_measurements_running(client):
@@ -399,3 +403,30 @@ def test_country_without_data_rejected(client):
 
     assert response.status_code == 422
     assert "No carbon-intensity data for country &#39;ATA&#39;" in response.get_data(as_text=True)
+
+
+def test_form_names_refused_address_with_other_errors(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOUND_ALLOWLIST", [])
+    response = client.post(FORM_URL, data=form_data(client, "http://10.0.0.1/predict", energy_method="reported",
+                                                    energy_path=""))
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 422
+    assert "10.0.0.1 is a private address; measurements may only reach public hosts." in page
+    assert "Enter the JSON path" in page
+
+
+def test_job_without_its_headers_fails_clearly(app):
+    from gaissa.services import jobs
+
+    params = {"url": "http://127.0.0.1:9/", "inputs": ["a"], "energy": {"method": "estimated", "watts": 100.0},
+              "secrets_ref": "not-in-this-process"}
+    job = Job(kind=JOB_KIND, state=JobState.QUEUED, params=params)
+    db.session.add(job)
+    db.session.commit()
+
+    jobs.execute(job.id)
+    job = db.session.get(Job, job.id)
+
+    assert job.state == JobState.FAILED
+    assert measurement.describe_failure(job).startswith("The request headers of this measurement are no longer available")

@@ -278,3 +278,14 @@ def test_save_functions_raise_catalogue_error(app, cat):
     with pytest.raises(roi_admin.CatalogueError) as caught:
         roi_admin.save_option({"tactic_id": None, "name": "", "value": ""})
     assert set(caught.value.errors) == {"tactic", "name", "value"}
+
+
+def test_research_form_cascade_fragment(manager, cat):
+    url = f"/admin/roi/research/new?stage={cat.stage.id}&tactic={cat.tactic.id}&architecture={cat.architecture.id}"
+    response = manager.get(url, headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in body
+    assert 'name="option"' in body
+    assert 'name="source"' in body
+    assert 'hx-get="/admin/roi/research/new"' in body

@@ -14,10 +14,9 @@ from gaissa.services import site, statistics
 
 def openapi_document() -> dict:
     """Return the OpenAPI document, built once per process (it depends only on the code)."""
-    cached = getattr(api, "document", None)
-    if cached is None:
-        cached = api.document = build_document(api, url_for("api.index").rstrip("/"))
-    return cached
+    if api.document is None:
+        api.document = build_document(api, url_for("api.index").rstrip("/"))
+    return api.document
 
 
 @api.operation("GET", "/", summary="API index", tag="About", response=schemas.IndexOut)

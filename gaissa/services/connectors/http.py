@@ -9,7 +9,7 @@ addresses (IPv4 and IPv6) are refused unless the allow-list permits them.
 
 The special-purpose blocks below follow the IANA IPv4 and IPv6 Special-Purpose Address Registries
 (RFC 6890 and its updates). They are listed here rather than read from `ipaddress.is_global`,
-whose answers differ between Python versions.
+whose results differ between Python versions.
 """
 
 import ipaddress
@@ -52,6 +52,20 @@ _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 # Query parameter names whose values are redacted before a URL is stored or logged.
 _SECRET_PARAMETER = re.compile(r"key|token|secret|pass|pwd|auth|sig|credential|session|code|jwt|bearer|cookie",
                                re.IGNORECASE)
+
+
+class _RedactQueryFilter(logging.Filter):
+    """Redact secret-looking query values in urllib3's request log lines (DEBUG), which name the full path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        arguments = record.args
+        if isinstance(arguments, tuple) and len(arguments) == 8 and isinstance(arguments[4], str) and "?" in arguments[4]:
+            path, _, query = arguments[4].partition("?")
+            record.args = (*arguments[:4], redact_url(f"http://host{path}?{query}")[len("http://host"):], *arguments[5:])
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactQueryFilter())
 
 
 # --- Errors -------------------------------------------------------------------------------------
@@ -143,7 +157,7 @@ CLOUD_METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(ipaddress.ip_address(
     "169.254.170.2",  # AWS ECS task metadata and credentials
     "fd00:ec2::254",  # AWS instance metadata over IPv6
     "100.100.100.200",  # Alibaba Cloud instance metadata
-    "168.63.129.16",  # Azure WireServer: a public address that only answers inside Azure
+    "168.63.129.16",  # Azure WireServer: a public address reachable only from inside Azure
 ))
 
 
@@ -163,6 +177,8 @@ class Allowlist:
         """Read host names, IP addresses and CIDR networks; raise ValueError naming an invalid entry."""
         if isinstance(entries, Allowlist):
             return entries
+        if isinstance(entries, str):
+            entries = entries.split(",")
         networks: list[IPNetwork] = []
         hosts: set[str] = set()
         for entry in entries or ():
@@ -312,7 +328,7 @@ def _article(word: str) -> str:
 
 
 def system_resolver(host: str, port: int) -> list[str]:
-    """Resolve a host name with the operating system's resolver (both IPv4 and IPv6 answers)."""
+    """Resolve a host name with the operating system's resolver, returning both IPv4 and IPv6 addresses."""
     # NOTE: getaddrinfo has no timeout of its own; a slow DNS server delays the request by the resolver's timeout.
     return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
@@ -463,7 +479,7 @@ class AddressRateLimiter:
     """Token buckets per destination address, so no address gets more than `rate` requests per second.
 
     The buckets live in this process: every web process and job worker has its own, so the rate an
-    address sees is at most `rate` × the number of processes.
+    address receives is at most `rate` × the number of processes.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
@@ -590,10 +606,11 @@ class SafeHttpClient:
                 timeout_s: float | None = None) -> HttpResponse:
         """Send one request, following redirects through checked addresses; raise an OutboundError on failure.
 
-        `timeout_s` bounds the connection, each read, and the whole exchange including redirects.
+        `timeout_s` bounds the connection, each read, and the whole exchange including redirects. Time
+        spent waiting for the per-address rate limit does not count against it.
         """
         timeout = timeout_s or self.policy.read_timeout_s
-        deadline = self._clock() + timeout
+        started = self._clock()
         target = parse_url(url)
         method = method.upper()
         request_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
@@ -604,7 +621,7 @@ class SafeHttpClient:
         for hop in range(self.policy.max_redirects + 1):
             try:
                 status, reason, response_headers, data, address, hop_wait = self._send(
-                    target, method, body, request_headers, timeout, deadline)
+                    target, method, body, request_headers, timeout, started + timeout + waited)
             except AddressRefused as exc:
                 if not redirects:
                     raise
@@ -620,7 +637,10 @@ class SafeHttpClient:
                 return HttpResponse(status, reason, response_headers, data, redact_url(target.url), str(address),
                                     redirects, waited)
 
-            next_url = urljoin(target.url, location)
+            try:
+                next_url = urljoin(target.url, location)
+            except ValueError:
+                raise InvalidURL(f"The endpoint redirected to an invalid URL ({location[:80]!r}).") from None
             redirects.append(redact_url(next_url))
             if hop == self.policy.max_redirects:
                 break
@@ -677,9 +697,10 @@ class SafeHttpClient:
         last_error: Exception | None = None
         for address in addresses:
             waited += self._rate_limiter.acquire(str(address), self.policy.rate_per_address, self.policy.max_rate_wait_s)
-            remaining = deadline - self._clock()
+            deadline_after_wait = deadline + waited
+            remaining = deadline_after_wait - self._clock()
             if remaining <= 0:
-                raise RequestTimedOut(f"{target.host_header} did not answer within {timeout:g} s.")
+                raise RequestTimedOut(f"{target.host_header} did not respond within {timeout:g} s.")
             pool = self._pool(target, address)
             urllib3_timeout = urllib3.Timeout(connect=min(self.policy.connect_timeout_s, remaining), read=remaining)
             try:
@@ -693,7 +714,7 @@ class SafeHttpClient:
                 continue
             except urllib3_errors.HTTPError as exc:
                 raise self._translate(exc, target, timeout) from None
-            data = self._read_body(response, target, timeout, deadline)
+            data = self._read_body(response, target, timeout, deadline_after_wait)
             response_headers = {name.lower(): value for name, value in response.headers.items()}
             return response.status, response.reason or "", response_headers, data, address, waited
         raise self._translate(last_error, target, timeout) from None
@@ -733,7 +754,7 @@ class SafeHttpClient:
         if isinstance(error, urllib3_errors.ConnectTimeoutError):
             return RequestTimedOut(f"Connecting to {where} timed out.")
         if isinstance(error, (urllib3_errors.ReadTimeoutError, TimeoutError)):
-            return RequestTimedOut(f"{where} did not answer within {timeout:g} s.")
+            return RequestTimedOut(f"{where} did not respond within {timeout:g} s.")
         if isinstance(error, urllib3_errors.SSLError):
             return ConnectionFailed(f"The TLS connection to {where} failed ({detail}). "
                                     f"The server needs a valid certificate for {target.host}.")

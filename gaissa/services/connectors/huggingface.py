@@ -3,15 +3,16 @@
 It uses huggingface_hub's HfApi against the configured endpoint (HF_ENDPOINT). The HTTP calls are:
 
 - listing: GET {endpoint}/api/models?filter=co2_eq_emissions&sort=lastModified&expand=…[&limit=N],
-  following the `Link: <…>; rel="next"` header page by page (huggingface_hub's paginate); the Hub tags
-  every model whose card metadata has co2_eq_emissions with the tag "co2_eq_emissions";
+  following the `Link: <…>; rel="next"` header page by page (huggingface_hub's paginate). The Hub tags
+  models whose card metadata has co2_eq_emissions with "co2_eq_emissions" (Hugging Face's own
+  Carbon-Compare Space lists them with this filter);
 - details of one model: GET {endpoint}/api/models/{repo_id}?blobs=True (file sizes), then
   GET {endpoint}/{repo_id}/resolve/{sha}/README.md (the card's text);
 - size of one data set: GET {endpoint}/api/datasets/{dataset_id}?expand=cardData.
 
 Listing pages are retried by huggingface_hub itself (429 and 5xx, up to 5 retries, waiting Retry-After
 plus one second). Detail and data-set requests are retried here on 408, 429 and 5xx and on network
-errors, waiting what Retry-After asks (seconds or an HTTP date) or an exponential backoff. The token
+errors, after the wait that Retry-After requests (seconds or an HTTP date) or an exponential backoff. The token
 comes from the HF_TOKEN environment variable; it is sent to the endpoint and never stored or logged.
 """
 
@@ -82,7 +83,7 @@ class HubSettings:
     max_retries: int = 5
     # First wait of the exponential backoff when the Hub sends no Retry-After, in seconds.
     retry_base_wait: float = 1.0
-    # Longest wait honoured before a retry; a longer Retry-After fails the request instead.
+    # Maximum wait before a retry, in seconds. A longer Retry-After fails the request instead.
     retry_max_wait: float = 300.0
     # Parallel detail and data-set requests.
     workers: int = 4
@@ -232,8 +233,9 @@ class HubClient:
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
             except (KeyError, TypeError, ValueError) as exc:
-                # NOTE: huggingface_hub builds each ModelInfo inside its generator, so one record it cannot
-                # read ends the listing; the run fails with this message and the next run resumes.
+                # NOTE: huggingface_hub builds each ModelInfo inside its generator, so a record it cannot
+                # read ends the listing. The run fails with this message, and every later run fails at the
+                # same record until the Hub serves it differently.
                 raise HubError(
                     f"The Hub returned a model record after {position} models that huggingface_hub cannot read: "
                     f"{type(exc).__name__}: {exc}"
@@ -423,8 +425,9 @@ def _status(exc: HfHubHTTPError) -> int | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """Return an error's message on one line, at most 300 characters (huggingface_hub's span several lines)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return (text[:297] + "…" if len(text) > 300 else text) or type(exc).__name__
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -2,7 +2,7 @@
 
 The site measures latency and throughput itself. Energy per inference is either reported by the
 endpoint (a JSON value or response header per request) or estimated from the time requests were
-in flight × the serving hardware's rated power; CO2 per inference follows from the deployment
+in flight × the serving hardware's rated power. CO2 per inference is the energy × the deployment
 country's carbon intensity. Results become an evaluation draft that the user reviews and saves.
 
 Modules: spec (settings and their checks), runner (the requests), statistics, results (energy,

@@ -2,8 +2,8 @@
 
 Request headers (and a URL whose query carries secrets) never enter the job's parameters, the
 database or the logs. start_measurement() keeps them in a dictionary of this process under a
-random reference; the job's parameters hold only that reference, and the job takes the secrets
-out once when it starts. That works for the thread and inline runners, which run the job in the
+random reference, and the job's parameters contain only that reference. The job takes the
+secrets out once when it starts. That works for the thread and inline runners, which run the job in the
 web process. RQ workers run in other processes and would need the secrets to travel through
 Redis, so with the RQ runner a measurement that has headers or secret query values is refused.
 """
@@ -88,7 +88,7 @@ def outbound_policy(config: Mapping[str, Any]) -> http.OutboundPolicy:
 def check_endpoint(spec: MeasurementSpec, config: Mapping[str, Any]) -> None:
     """Resolve the endpoint's host and check its addresses now, so the form can name a refused address.
 
-    The job checks again when it connects; this check only gives the user an early answer.
+    The job checks again when it connects, so this check only gives the user an early message.
     """
     try:
         with http.SafeHttpClient(outbound_policy(config)) as client:
@@ -98,14 +98,18 @@ def check_endpoint(spec: MeasurementSpec, config: Mapping[str, Any]) -> None:
 
 
 def input_errors(spec: MeasurementSpec) -> dict[str, str]:
-    """Return the messages validate() gives for this site's limits and countries, without raising."""
-    countries = country_choices()
+    """Return every message about the settings, the endpoint's address included, without raising."""
+    errors: dict[str, str] = {}
     try:
-        validate(spec, MeasurementLimits.from_config(current_app.config),
-                 [code for code, _name in countries] if countries else None)
+        _validate_for_site(spec)
     except MeasurementInputError as exc:
-        return exc.errors
-    return {}
+        errors.update(exc.errors)
+    if "url" not in errors:
+        try:
+            check_endpoint(spec, current_app.config)
+        except MeasurementInputError as exc:
+            errors.update(exc.errors)
+    return errors
 
 
 def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user_id: int | None = None) -> Job:
@@ -114,10 +118,11 @@ def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user
     Raises MeasurementInputError for settings the user must change and MeasurementRefused when
     too many measurements are running. With the inline runner the job has finished on return.
     """
-    config = current_app.config
-    limits = MeasurementLimits.from_config(config)
-    countries = country_choices()
-    spec = validate(spec, limits, [code for code, _name in countries] if countries else None)
+    errors = input_errors(spec)
+    if errors:
+        raise MeasurementInputError(errors)
+    spec = _validate_for_site(spec)
+
     secret_query = http.query_has_secrets(spec.url)
     # jobs picks the runner from JOB_RUNNER and REDIS_URL; ask it rather than repeat the rule.
     if (headers or secret_query) and jobs._runner_name(current_app) == "rq":
@@ -126,11 +131,11 @@ def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user
             "separate workers and the secrets would pass through Redis. Measure an endpoint that needs no "
             "credentials, or run `flask gaissa measure` on the server."
         )})
+    limits = MeasurementLimits.from_config(current_app.config)
     active = _active_count()
     if active >= limits.max_active:
         raise MeasurementRefused(f"{active} measurements are running, the most this site allows at once. "
                                  "Try again in a minute.")
-    check_endpoint(spec, config)
 
     stored_url = http.redact_url(spec.url) if secret_query else spec.url
     params = spec.with_url(stored_url).to_params()
@@ -140,6 +145,12 @@ def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user
     logger.info("Submitted endpoint measurement %s of %s (%d requests) for user %s",
                 job.id, http.redact_url(spec.url), spec.total_requests, user_id)
     return job
+
+
+def _validate_for_site(spec: MeasurementSpec) -> MeasurementSpec:
+    countries = country_choices()
+    return validate(spec, MeasurementLimits.from_config(current_app.config),
+                    [code for code, _name in countries] if countries else None)
 
 
 def _active_count() -> int:

@@ -181,6 +181,8 @@ def save_draft(result: MeasurementResult, job_id: str | None = None) -> Evaluati
     hardware = spec.energy.describe_hardware()
     if hardware:
         info["hardware_used"] = hardware
+    origin = "estimated from rated power" if spec.energy.method == "estimated" else "reported by the endpoint"
+    info["source"] = f"GAISSA Tools endpoint measurement (energy {origin})"
 
     summary = result.summary()
     provenance = {

@@ -3,8 +3,8 @@
 Warm-up requests run one after the other and are not measured. If the very first request fails,
 the run stops at once with that request's error, so a wrong URL or body costs one request. The
 measured requests then run with the chosen concurrency. Between results the runner reports
-progress and asks whether the user cancelled; a cancellation or a refused address stops requests
-that have not started, and requests in flight end within their timeout.
+progress and checks whether the user cancelled. A cancellation or a refused address stops the
+requests that have not started, and requests in flight end within their timeout.
 """
 
 import json
@@ -139,7 +139,7 @@ class _Run:
         try:
             response = self.client.request(self.spec.method, url, body=body, headers=headers, timeout_s=self.spec.timeout_s)
         except (http.AddressRefused, http.InvalidURL, http.RateLimited, http.ResolutionFailed) as exc:
-            # These say nothing about the endpoint's speed, and the next request would fail the same way.
+            # These errors do not depend on the endpoint, so the next request would fail the same way.
             with self.lock:
                 self.fatal = self.fatal or exc
             self.stop.set()

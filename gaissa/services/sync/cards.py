@@ -1,10 +1,10 @@
-"""Read what Hugging Face model cards say about a training: pure functions, no I/O.
+"""Parse the training facts that Hugging Face model cards state: pure functions, no I/O.
 
-`co2_eq_emissions` is in grams of CO2 equivalent by the Hub's convention (hub-docs, "Displaying
-carbon emissions for your model"). Cards write it as a plain number, as a mapping with
-emissions/source/training_type/geographical_location/hardware_used, as a list of one-key
-mappings (an early draft of the spec), or as a string with a unit ("10 kg", "2.5e-05"). Template
-text copied from the docs ("in grams of CO2") and words such as "needed" are placeholders, not values.
+`co2_eq_emissions` is in grams of CO2 equivalent by the Hub's convention (huggingface/hub-docs,
+docs/hub/model-cards-co2.md, "Displaying carbon emissions for your model"). Cards write it as a plain
+number, as a mapping with emissions/source/training_type/geographical_location/hardware_used, as a
+list of one-key mappings (an early draft of the spec), or as a string with a unit ("10 kg", "2.5e-05").
+Template text copied from the docs ("in grams of CO2") and words such as "needed" are placeholders.
 """
 
 import math
@@ -63,13 +63,18 @@ _PLACEHOLDERS = frozenset({
     "not available", "not applicable", "not known", "needed", "more information needed", "tbd", "tba", "todo",
     "-", "--", "?", "??", "...", "…", "x", "xx", "xxx", "0 or more", "yes", "no", "true", "false",
 })
-# The example values of the co2_eq_emissions block in the Hub documentation, which cards copy unchanged.
+# The example values of the co2_eq_emissions block in the Hub documentation (old and current revisions),
+# which cards copy unchanged.
 _TEMPLATE_TEXTS = frozenset({
     "in grams of co2",
+    "number (in grams of co2)",
     "source of the information, either directly from autotrain, code carbon or from a scientific article "
     "documenting the model",
     "pretraining or fine-tuning",
+    "pre-training or fine-tuning",
     "as granular as possible, for instance quebec, canada or brooklyn, ny, usa",
+    "as granular as possible, for instance quebec, canada or brooklyn, ny, usa. to check your compute's "
+    "electricity grid, you can check out https://app.electricitymap.org",
     "how much compute and what kind, e.g. 8 v100 gpus",
 })
 _MAPPING_ALIASES = {
@@ -143,7 +148,7 @@ class EmissionFigure:
 
 @dataclass(frozen=True)
 class ProseFacts:
-    """What a card's text states about the training (the Hub's model-card template and AutoTrain cards)."""
+    """Training facts stated in a card's text, in the forms of the Hub's model-card template and of AutoTrain cards."""
 
     emissions: tuple[EmissionFigure, ...] = ()
     hardware: str | None = None
@@ -406,7 +411,7 @@ def _load_front_matter(yaml_text: str, body: str) -> FrontMatter:
     try:
         data = yaml.load(yaml_text, Loader=_YamlLoader)  # noqa: S506 — a safe loader
     except yaml.YAMLError as exc:
-        return FrontMatter(None, body, _describe_yaml_error(exc))
+        return FrontMatter(None, body, _describe_yaml_error(exc, yaml_text))
     if data is None:
         return FrontMatter({}, body)
     if not isinstance(data, dict):
@@ -414,13 +419,17 @@ def _load_front_matter(yaml_text: str, body: str) -> FrontMatter:
     return FrontMatter(data, body)
 
 
-def _describe_yaml_error(exc: yaml.YAMLError) -> str:
+def _describe_yaml_error(exc: yaml.YAMLError, yaml_text: str) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return f"invalid YAML front matter: {problem}."
+    lines = yaml_text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    character = line[mark.column] if mark.column < len(line) else ""
+    hint = "; indent YAML with spaces, not tabs" if character == "\t" or "\\t" in problem else ""
     # +2: the opening '---' line, and 1-based numbering.
-    where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark is not None else ""
-    hint = "; indent YAML with spaces, not tabs" if "\\t" in problem or "\t" in problem else ""
-    return f"invalid YAML front matter{where}: {problem}{hint}."
+    return f"invalid YAML front matter at line {mark.line + 2}, column {mark.column + 1}: {problem}{hint}."
 
 
 def read_prose(body: str) -> ProseFacts:

@@ -1,6 +1,6 @@
 """Turn one Hub model into a training record: metric values, information fields and Hub metadata.
 
-Pure functions: the runner passes in what the connector read and what the database knows.
+Pure functions: the runner passes in the connector's results and what the database stores.
 
 Derived training metrics (units of the default catalogue):
 - co2_eq_emissions, g: the card's value converted to grams;
@@ -79,9 +79,9 @@ LIBRARY_TAGS = frozenset({
     "bertopic", "tf-keras", "unity-sentis", "xgboost", "lightgbm", "catboost", "jax-flax", "flax",
 })
 
-# Weight-file formats in order of preference. Repositories often hold the same weights in several formats,
-# so only the first format present counts. "sum" adds the shards of one checkpoint; "largest" takes one
-# file where a repository holds alternatives (quantisation levels, exports).
+# Weight-file formats in order of preference. Repositories often contain the same weights in several formats,
+# so only the first format present counts. "sum" adds the shards of one checkpoint. "largest" takes one
+# file, for formats whose files are alternatives (quantisation levels, exports).
 _WEIGHT_FORMATS = (
     ("safetensors", re.compile(r"\.safetensors$"), "sum"),
     ("pytorch", re.compile(r"pytorch_model.*\.bin$"), "sum"),
@@ -109,7 +109,7 @@ class WeightSummary:
 
 @dataclass(frozen=True)
 class DetailsDigest:
-    """What the details of one revision contributed, kept in hub_metadata so that an unchanged revision is not read again."""
+    """The contribution of one revision's details, kept in hub_metadata so that an unchanged revision is not read again."""
 
     sha: str | None
     weights: WeightSummary | None
@@ -241,8 +241,8 @@ def derive_training(
 ) -> TrainingRecord:
     """Build the training record of one listed model.
 
-    `details` is None only when they could not be read; `readme` carries the card metadata read
-    from README.md when the listing had none; `base_emissions` maps synced base models to their grams.
+    `details` is None only when they could not be read. `readme` carries the card metadata read from
+    README.md when the listing had none. `base_emissions` maps synced base models to their grams.
     """
     author, _, name = model.repo_id.rpartition("/")
     record = TrainingRecord(
@@ -329,7 +329,7 @@ def _info_values(model: HubModel, card: Mapping[str, Any], reading: cards.Co2Rea
     info["hardware_used"] = cards.clean_text(fields.get("hardware_used")) or prose.hardware
     info["location"] = cards.clean_text(fields.get("geographical_location")) or prose.compute_region
     info["cloud_provider"] = prose.cloud_provider
-    info["source"] = cards.emission_source(fields.get("source"), model.tags)
+    info["source"] = cards.emission_source(fields.get("source"), model.tags + tuple(_as_strings(card.get("tags"))))
     info["library"] = ", ".join(libraries(model, card)) or None
     info["domain"] = domain_for(model.pipeline_tag or _string(card.get("pipeline_tag")))
     info["datasets"] = ", ".join(datasets) or None
@@ -406,9 +406,8 @@ def fingerprint(record: TrainingRecord) -> str:
 
 def dataset_ids(value: Any) -> list[str]:
     """Return a card's data sets as a list of ids: a single string is one data set, not its characters."""
-    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     ids: list[str] = []
-    for item in items:
+    for item in as_list(value):
         if isinstance(item, str) and item.strip() and item.strip() not in ids:
             ids.append(item.strip()[:300])
     return ids[:MAX_DATASETS_PER_MODEL]
@@ -520,9 +519,17 @@ def _scores_from_model_index(model_index: Any) -> tuple[EvalScore, ...]:
     return tuple(scores)
 
 
+def as_list(value: Any) -> list[Any]:
+    """Return a card value that may be one string or a list as a list; other values give an empty list."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return value
+    return []
+
+
 def _as_strings(value: Any) -> list[str]:
-    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return [item.strip() for item in items if isinstance(item, str) and item.strip()][:10]
+    return [item.strip() for item in as_list(value) if isinstance(item, str) and item.strip()][:10]
 
 
 def _string(value: Any) -> str | None:

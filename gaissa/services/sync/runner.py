@@ -1,10 +1,10 @@
 """Run a Hugging Face sync as a background job: list, read, derive and write models batch by batch.
 
 Incremental runs stop at the first listed model last modified before the high-water mark of the last
-complete successful run; full runs read the whole listing. Each batch is written and committed with
-its sync items, counts and checkpoint, so a run that crashes or is cancelled loses at most one batch.
+complete successful run. Full runs read the whole listing. Each batch is committed with its sync items,
+counts and checkpoint, so a run that crashes or is cancelled loses at most the batch in progress.
 The next run resumes it: it lists again and skips the models that already have an item in that run.
-The high-water mark never passes a model that failed, so failed models are retried by the next run.
+The high-water mark never passes a model that failed, so the next run retries failed models.
 """
 
 import logging
@@ -49,7 +49,7 @@ class SyncAlreadyRunning(RuntimeError):
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """What a run reads: everything (full) or what changed since the last sync, and at most `limit` models."""
+    """The scope of a run: every listed model (full) or those changed since the last sync, and at most `limit`."""
 
     full: bool = False
     limit: int | None = None
@@ -69,14 +69,14 @@ class SyncOptions:
 
 def start_sync(options: SyncOptions, user_id: int | None = None) -> Job:
     """Queue a sync job (and commit it) unless a sync is already queued or running."""
-    _refuse_when_active()
+    _reject_when_active()
     _audit("start", None, f"Started a {'full' if options.full else 'incremental'} Hugging Face sync", options)
     return jobs.submit(JOB_KIND, options.as_params(), user_id=user_id)
 
 
 def run_in_foreground(options: SyncOptions, user_id: int | None = None) -> tuple[Job, SyncRun | None]:
     """Run a sync in this process until it ends (the command line); return its job and run."""
-    _refuse_when_active()
+    _reject_when_active()
     job = Job(kind=JOB_KIND, params=options.as_params(), created_by_id=user_id, state=JobState.QUEUED)
     db.session.add(job)
     _audit("start", None, f"Started a {'full' if options.full else 'incremental'} Hugging Face sync from the "
@@ -111,7 +111,7 @@ def find_active_job() -> Job | None:
     return job if reference is not None and utcnow() - reference < jobs.STALE_AFTER else None
 
 
-def _refuse_when_active() -> None:
+def _reject_when_active() -> None:
     active = find_active_job()
     if active is not None:
         raise SyncAlreadyRunning(
@@ -297,8 +297,8 @@ class _Sync:
         self.catalogue = catalogue
         self.context = context
         self.limit = limit
-        # Models taken into batches by this invocation, counted against the limit.
-        self.taken = 0
+        # Models put into batches by this invocation, counted against the limit.
+        self.batched_count = 0
         self.listing_complete = False
         # Data set sizes are looked up once per run, whatever the number of models that cite them.
         self.dataset_sizes: dict[str, Future] = {}
@@ -311,15 +311,21 @@ class _Sync:
     def execute(self) -> None:
         limit_hit = False
         pending: _Batch | None = None
-        for models in self._batches(self.run.since):
-            self.context.check_cancelled()
-            prepared = self._prepare(models)
+        try:
+            for models in self._batches(self.run.since):
+                self.context.check_cancelled()
+                prepared = self._prepare(models)
+                if pending is not None:
+                    self._finish(pending)
+                pending = prepared
+                if self.limit is not None and self.batched_count >= self.limit:
+                    limit_hit = True
+                    break
+        except HubError:
+            # The listing broke off: keep the batch whose details are already read, then fail the run.
             if pending is not None:
                 self._finish(pending)
-            pending = prepared
-            if self.limit is not None and self.taken >= self.limit:
-                limit_hit = True
-                break
+            raise
         if pending is not None:
             self._finish(pending)
         self._succeed(self.listing_complete and not limit_hit)
@@ -342,8 +348,8 @@ class _Sync:
     def _prepare(self, models: list[HubModel]) -> _Batch:
         entries = self._fresh_entries(models)
         if self.limit is not None:
-            entries = entries[:max(0, self.limit - self.taken)]
-        self.taken += len(entries)
+            entries = entries[:max(0, self.limit - self.batched_count)]
+        self.batched_count += len(entries)
         details = {
             entry.model.repo_id: self.client.submit(self.client.fetch_details, entry.model.repo_id)
             for entry in entries if _needs_details(entry)
@@ -554,9 +560,7 @@ def _needs_details(entry: _Entry) -> bool:
 
 
 def _base_models(card: dict[str, Any]) -> list[str]:
-    value = card.get("base_model") if card else None
-    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return [item for item in items if isinstance(item, str)]
+    return [item for item in derive.as_list(card.get("base_model")) if isinstance(item, str)]
 
 
 def _total_estimate(run: SyncRun) -> int | None:

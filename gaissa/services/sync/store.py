@@ -6,7 +6,6 @@ evaluations that users added to a synced model are left alone. New models are wr
 INSERT statements (a sync creates thousands); changed ones through the ORM. Nothing here commits.
 """
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +30,6 @@ from gaissa.services import schemes, units
 from gaissa.services.rating import InvalidValue, MetricRule, RatingResult, rate, validate_value
 from gaissa.services.sync.derive import TrainingRecord
 
-logger = logging.getLogger(__name__)
 
 # Units in which derive.py expresses each metric; values are converted when a manager changed a metric's unit.
 DERIVED_UNITS = {
@@ -104,7 +102,7 @@ class Selection:
 
 @dataclass
 class Outcome:
-    """What saving one record did; model_id is set once the batch is written."""
+    """The result of saving one record: its action, its model's id (once the batch is written) and its changes."""
 
     action: SyncAction
     model_id: int | None = None
