@@ -14,7 +14,7 @@ from gaissa.labeling.pages import (
     upload_choice_context,
 )
 from gaissa.services import browse, evaluations, labels, statistics, uploads
-from gaissa.web.htmx import render
+from gaissa.web.htmx import redirect_htmx_aware, render
 
 bp = Blueprint("labeling", __name__)
 PHASE = "<any(training, inference):phase>"
@@ -55,7 +55,7 @@ def new_evaluation(phase: str):
         evaluations.discard_draft(draft)
     db.session.commit()
     flash("Evaluation saved. This is its energy label.", "success")
-    return redirect(evaluation_url(evaluation), code=303)
+    return redirect_htmx_aware(evaluation_url(evaluation))
 
 
 def _create_model_inline(phase: str, data, draft):

@@ -70,3 +70,14 @@ def test_switching_back_on_restores_public_access(manager, app):
     post(manager, "/admin/settings", {"label_enabled": "y", "roi_enabled": "y"})
     assert public_get(app, "/gaissalabel/").status_code == 200
     assert public_get(app, "/roi/").status_code == 200
+
+
+def test_missing_settings_row_is_created(manager):
+    from gaissa.extensions import db
+    from gaissa.models import SiteSettings
+
+    db.session.delete(db.session.get(SiteSettings, 1))
+    db.session.commit()
+    assert manager.get("/admin/settings").status_code == 200
+    assert post(manager, "/admin/settings", {"label_enabled": "y"}).status_code == 303
+    assert db.session.get(SiteSettings, 1).roi_enabled is False
