@@ -1,11 +1,18 @@
 """View-models of the GAISSALabel pages, so that the route functions stay short."""
 
+import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
-from flask import abort, current_app, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from gaissa.models import Evaluation, EvaluationDraft
+from markupsafe import Markup
+from sqlalchemy import select
+
+from gaissa.extensions import db
+from gaissa.models import Evaluation, EvaluationDraft, Grade, Metric
 from gaissa.services import browse, evaluations, labels, schemes
 
 COLLECTIONS = {"trainings": "training", "inferences": "inference"}
@@ -88,15 +95,63 @@ def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:
     current_rating = None
     if current.id != evaluation.scheme_id:
         current_rating = evaluations.rerate(evaluation, current)
+
+    key = _content_key(evaluation, page_url)
+    content = _content_cache.get(key)
+    if content is None:
+        label = labels.build_label(evaluation, page_url)
+        content = (
+            label,
+            Markup(labels.render_label_svg(evaluation, page_url, label)),
+            Markup(render_template("labeling/partials/_breakdown.html", breakdown=labels.build_breakdown(evaluation))),
+            Markup(render_template("labeling/partials/_share.html", evaluation=evaluation, page_url=page_url)),
+        )
+        _remember(key, content)
+    label, label_svg, breakdown_html, share_html = content
     return {
         "evaluation": evaluation,
         "model": evaluation.model,
-        "label": labels.build_label(evaluation, page_url),
-        "label_svg": labels.render_label_svg(evaluation, page_url),
-        "breakdown": labels.build_breakdown(evaluation),
+        "label": label,
+        "label_svg": label_svg,
+        "breakdown_html": breakdown_html,
+        "share_html": share_html,
         "current_scheme": current,
         "current_rating": current_rating,
         "page_url": page_url,
         "info_values": sorted(evaluation.info_values, key=lambda item: item.field.position),
         "request_url": request.url,
     }
+
+
+# Rendered label drawings and breakdowns, keyed by everything they show, so a cached entry is never stale.
+# Each process keeps its own; the oldest entries go first.
+_CONTENT_CACHE_SIZE = 512
+_content_cache: OrderedDict[tuple, tuple] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _remember(key: tuple, content: tuple) -> None:
+    with _cache_lock:
+        _content_cache[key] = content
+        while len(_content_cache) > _CONTENT_CACHE_SIZE:
+            _content_cache.popitem(last=False)
+
+
+def _content_key(evaluation: Evaluation, page_url: str) -> tuple:
+    """Fingerprint of what the label and the breakdown show: the evaluation, its model and the catalogue texts."""
+    model = evaluation.model
+    values = tuple(sorted(
+        (value.metric_key, value.value, value.unit, value.grade, json.dumps(value.provenance, sort_keys=True, default=str))
+        for value in evaluation.values
+    ))
+    catalogue = db.session.execute(
+        select(Metric.key, Metric.name, Metric.description, Metric.how_to_measure, Metric.recommendations, Metric.pictogram)
+        .where(Metric.phase == evaluation.phase).order_by(Metric.key)
+    ).all()
+    colours = db.session.execute(select(Grade.letter, Grade.colour).order_by(Grade.position)).all()
+    return (
+        evaluation.id, evaluation.scheme_id, evaluation.overall_grade, evaluation.graded_count,
+        evaluation.scheme_metric_count, evaluation.source, evaluation.registered_at,
+        json.dumps(evaluation.provenance, sort_keys=True, default=str), model.name, page_url, values,
+        json.dumps([tuple(row) for row in catalogue], default=str), tuple(tuple(row) for row in colours),
+    )

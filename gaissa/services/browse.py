@@ -6,7 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from gaissa.extensions import db
-from gaissa.models import Evaluation, MLModel
+from gaissa.models import Evaluation, InfoValue, MLModel
 
 MAX_PER_PAGE = 100
 
@@ -129,7 +129,8 @@ def get_evaluation(model_id: int, phase: str, evaluation_id: int, include_hidden
     """Return the evaluation when it belongs to that model and phase and is visible."""
     evaluation = db.session.scalar(
         select(Evaluation)
-        .options(selectinload(Evaluation.values), selectinload(Evaluation.info_values), selectinload(Evaluation.model))
+        .options(selectinload(Evaluation.values), selectinload(Evaluation.info_values).selectinload(InfoValue.field),
+                 selectinload(Evaluation.model))
         .where(Evaluation.id == evaluation_id)
     )
     if evaluation is None or evaluation.model_id != model_id or evaluation.phase != phase:

@@ -141,6 +141,7 @@ def pictogram_markup(name: str, colour: str) -> Markup:
     return Markup(inner.replace("currentColor", colour))
 
 
+@lru_cache(maxsize=2048)
 def qr_path(url: str) -> tuple[str, int]:
     """Return an SVG path drawing the QR code of `url` (one unit per module) and its module count."""
     code = segno.make(url, error="m")
@@ -272,9 +273,9 @@ def provenance_text(evaluation: Evaluation) -> str:
     return text
 
 
-def render_label_svg(evaluation: Evaluation, page_url: str) -> str:
-    """Draw the label as a standalone SVG document."""
-    return render_template("labeling/label.svg", label=build_label(evaluation, page_url))
+def render_label_svg(evaluation: Evaluation, page_url: str, label: LabelView | None = None) -> str:
+    """Draw the label as a standalone SVG document (from `label` when the caller already built it)."""
+    return render_template("labeling/label.svg", label=label or build_label(evaluation, page_url))
 
 
 def render_label_pdf(evaluation: Evaluation, page_url: str) -> bytes:

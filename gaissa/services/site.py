@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from flask import g, has_request_context
 from sqlalchemy.exc import SQLAlchemyError
 
 from gaissa.extensions import db
@@ -27,7 +28,16 @@ def get_settings() -> SiteSettings:
 
 
 def get_settings_or_defaults() -> SettingsView:
-    """Read the switches without writing; an empty or missing table means both tools are on."""
+    """Read the switches without writing, once per request; an empty or missing table means both tools are on."""
+    if has_request_context() and "site_settings" in g:
+        return g.site_settings
+    view = _read_settings()
+    if has_request_context():
+        g.site_settings = view
+    return view
+
+
+def _read_settings() -> SettingsView:
     try:
         settings = db.session.get(SiteSettings, 1)
     except SQLAlchemyError:
@@ -36,6 +46,12 @@ def get_settings_or_defaults() -> SettingsView:
     if settings is None:
         return SettingsView()
     return SettingsView(settings.label_enabled, settings.roi_enabled)
+
+
+def forget_cached_settings() -> None:
+    """Drop this request's copy of the switches after changing them."""
+    if has_request_context():
+        g.pop("site_settings", None)
 
 
 def is_enabled(tool: str) -> bool:

@@ -19,6 +19,7 @@ def set_switches(label_enabled: bool, roi_enabled: bool) -> list[str]:
     before = audit.snapshot(settings, TOOL_NAMES)
     settings.label_enabled = label_enabled
     settings.roi_enabled = roi_enabled
+    site.forget_cached_settings()
     after = audit.snapshot(settings, TOOL_NAMES)
     changes = [
         f"{TOOL_NAMES[name]} is now {'enabled' if after[name] else 'disabled'}"

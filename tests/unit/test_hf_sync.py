@@ -3,6 +3,7 @@
 import math
 import os
 import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -532,3 +533,18 @@ def test_run_of_a_dead_process_is_resumed(hub):
     assert run.resume_count == 1
     assert run.counts()["created"] == 3
     assert db.session.get(Job, job.id).state == JobState.FAILED
+
+
+def test_slow_hub_requests_keep_the_run_alive(hub, monkeypatch):
+    monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0.05)
+    hub.add(small_repos(5))
+    gate = hub.gate(r"^/api/models/org/", after=2)
+    release = threading.Timer(0.5, gate.release.set)
+    release.start()
+
+    run = sync(full=True)
+
+    assert gate.reached.is_set()
+    assert run.state == SyncState.SUCCEEDED
+    assert run.counts()["created"] == 5
+    assert run.heartbeat_at is not None

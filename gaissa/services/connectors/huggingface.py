@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -106,7 +106,7 @@ class HubSettings:
         )
 
     def __repr__(self) -> str:
-        # The token never appears in logs or error messages.
+        # Logs show this representation, so it says whether a token is set and leaves the token out.
         token = "set" if self.token else "not set"
         return f"HubSettings(endpoint={self.endpoint!r}, token {token}, workers={self.workers})"
 
@@ -167,26 +167,12 @@ class DatasetSize:
     failed: bool = False
 
 
-@dataclass
-class RequestStats:
-    requests: int = 0
-    retries: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def count(self, retried: bool = False) -> None:
-        with self._lock:
-            self.requests += 1
-            if retried:
-                self.retries += 1
-
-
 class HubClient:
     """Read models and data sets from the Hub through huggingface_hub, with timeouts and retries."""
 
     def __init__(self, settings: HubSettings, sleep: Callable[[float], None] = time.sleep):
         self.settings = settings
         self._sleep = sleep
-        self.stats = RequestStats()
         _install_client_timeout(settings.timeout)
         self.api = HfApi(
             endpoint=settings.endpoint, token=settings.token or False, library_name=USER_AGENT_LIBRARY
@@ -241,7 +227,6 @@ class HubClient:
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
             position += 1
-            self.stats.count()
             yield _hub_model(info)
 
     # --- Details -----------------------------------------------------------------------------------
@@ -324,9 +309,7 @@ class HubClient:
             attempt += 1
             retry_after: float | None = None
             try:
-                result = call()
-                self.stats.count(retried=attempt > 1)
-                return result
+                return call()
             except (RepositoryNotFoundError, HubNotFound) as exc:
                 raise HubNotFound(f"{description}: not found on the Hub.", 404) from exc
             except HFValidationError:

@@ -10,8 +10,8 @@ The high-water mark never passes a model that failed, so the next run retries fa
 import logging
 import os
 import socket
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 JOB_KIND = "hf_sync"
 BATCH_SIZE = 100
+# While a batch waits for the Hub (Retry-After can ask for minutes), the run reports it is alive this often.
+HEARTBEAT_SECONDS = 30.0
 
 
 class SyncAlreadyRunning(RuntimeError):
@@ -388,6 +390,7 @@ class _Sync:
         return [_Entry(model, stored.get(repo_id)) for repo_id, model in unique.items() if repo_id not in done]
 
     def _read_details(self, entries: list[_Entry], details: dict[str, Future]) -> None:
+        self._wait(details.values())
         for entry in entries:
             future = details.get(entry.model.repo_id)
             if future is None:
@@ -408,6 +411,8 @@ class _Sync:
                     self.dataset_sizes[dataset] = self.client.submit(self.client.fetch_dataset_size, dataset)
 
     def _read_dataset_sizes(self, entries: list[_Entry]) -> None:
+        self._wait(self.dataset_sizes[dataset] for entry in entries
+                   for dataset in derive.dataset_ids(entry.card().get("datasets")))
         for entry in entries:
             if entry.failure is not None:
                 continue
@@ -416,6 +421,20 @@ class _Sync:
             failed = [size for size in sizes.values() if size.failed]
             if failed:
                 entry.failure = Flag("dataset_lookup_failed", f"Data set {failed[0].dataset_id}: {failed[0].reason}")
+
+    def _wait(self, futures: Iterable[Future]) -> None:
+        """Wait for Hub requests; meanwhile commit a heartbeat and check for cancellation every HEARTBEAT_SECONDS.
+
+        Nothing of the current batch is written yet, so these commits only touch the run and its job.
+        """
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=HEARTBEAT_SECONDS)
+            if pending:
+                run = self.run
+                run.heartbeat_at = utcnow()
+                self.context.progress(run.listed, message=f"{run.message} Waiting for {len(pending)} Hub requests…")
+                self.context.check_cancelled()
 
     def _dataset_size(self, dataset: str) -> DatasetSize:
         result = self.dataset_sizes[dataset].result()
