@@ -1,18 +1,14 @@
 """View-models of the GAISSALabel pages, so that the route functions stay short."""
 
-import json
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
-
 from markupsafe import Markup
-from sqlalchemy import select
 
-from gaissa.extensions import db
-from gaissa.models import Evaluation, EvaluationDraft, Grade, Metric
+from gaissa.models import Evaluation, EvaluationDraft
 from gaissa.services import browse, evaluations, labels, schemes
 
 COLLECTIONS = {"trainings": "training", "inferences": "inference"}
@@ -96,7 +92,7 @@ def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:
     if current.id != evaluation.scheme_id:
         current_rating = evaluations.rerate(evaluation, current)
 
-    key = _content_key(evaluation, page_url)
+    key = labels.content_fingerprint(evaluation, page_url)
     content = _content_cache.get(key)
     if content is None:
         label = labels.build_label(evaluation, page_url)
@@ -135,23 +131,3 @@ def _remember(key: tuple, content: tuple) -> None:
         _content_cache[key] = content
         while len(_content_cache) > _CONTENT_CACHE_SIZE:
             _content_cache.popitem(last=False)
-
-
-def _content_key(evaluation: Evaluation, page_url: str) -> tuple:
-    """Fingerprint of what the label and the breakdown show: the evaluation, its model and the catalogue texts."""
-    model = evaluation.model
-    values = tuple(sorted(
-        (value.metric_key, value.value, value.unit, value.grade, json.dumps(value.provenance, sort_keys=True, default=str))
-        for value in evaluation.values
-    ))
-    catalogue = db.session.execute(
-        select(Metric.key, Metric.name, Metric.description, Metric.how_to_measure, Metric.recommendations, Metric.pictogram)
-        .where(Metric.phase == evaluation.phase).order_by(Metric.key)
-    ).all()
-    colours = db.session.execute(select(Grade.letter, Grade.colour).order_by(Grade.position)).all()
-    return (
-        evaluation.id, evaluation.scheme_id, evaluation.overall_grade, evaluation.graded_count,
-        evaluation.scheme_metric_count, evaluation.source, evaluation.registered_at,
-        json.dumps(evaluation.provenance, sort_keys=True, default=str), model.name, page_url, values,
-        json.dumps([tuple(row) for row in catalogue], default=str), tuple(tuple(row) for row in colours),
-    )

@@ -246,3 +246,16 @@ def test_stored_grade_kept_and_current_scale_shown(client):
     assert 'grade-A" style="font-size:1.6rem">A' in page
     assert f"Under the current scale v{new.version} this training would be" in page
     assert "<strong>E</strong>" in page
+
+
+def test_label_page_cache_follows_catalogue_edits(client):
+    from gaissa.models import Metric
+
+    evaluation = make_evaluation()
+    first = client.get(label_path(evaluation)).get_data(as_text=True)
+    metric = db.session.scalars(db.select(Metric).where(Metric.key == "energy")).one()
+    metric.description = "A freshly edited description of training energy."
+    db.session.commit()
+    second = client.get(label_path(evaluation)).get_data(as_text=True)
+    assert "A freshly edited description" not in first
+    assert "A freshly edited description" in second
