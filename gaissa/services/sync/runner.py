@@ -302,7 +302,7 @@ class _Sync:
         # Models put into batches by this invocation, counted against the limit.
         self.batched_count = 0
         self.listing_complete = False
-        # Data set sizes are looked up once per run, whatever the number of models that cite them.
+        # Each data set size is looked up once per invocation, whatever the number of models that cite it.
         self.dataset_sizes: dict[str, Future] = {}
         self.total_estimate = _total_estimate(self.run)
 
