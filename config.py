@@ -17,6 +17,34 @@ def _csv(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# Limits whose defaults live next to the code that applies them; set the variable to override one.
+_OPTIONAL_INTEGERS = (
+    "OUTBOUND_MAX_RESPONSE_BYTES", "OUTBOUND_MAX_REDIRECTS", "MEASURE_MAX_REQUESTS", "MEASURE_MAX_CONCURRENCY",
+    "MEASURE_MAX_ACTIVE", "HF_MAX_RETRIES", "HF_SYNC_WORKERS", "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_FAILURE_WINDOW_MINUTES", "API_ANONYMOUS_WRITES_PER_HOUR",
+)
+_OPTIONAL_FLOATS = (
+    "OUTBOUND_CONNECT_TIMEOUT_S", "OUTBOUND_RATE_PER_SECOND", "MEASURE_MAX_TIMEOUT_S", "MEASURE_MAX_DURATION_S",
+    "HF_TIMEOUT", "HF_RETRY_BASE_WAIT", "HF_RETRY_MAX_WAIT",
+)
+
+
+def _optional_settings() -> dict:
+    """Read the optional limits that are set in the environment, converted to numbers."""
+    settings: dict = {}
+    for name, convert in [*((n, int) for n in _OPTIONAL_INTEGERS), *((n, float) for n in _OPTIONAL_FLOATS)]:
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            settings[name] = convert(raw)
+        except ValueError:
+            raise RuntimeError(f"{name}={raw!r} is not a valid {convert.__name__}; fix or unset it.") from None
+    if os.environ.get("OUTBOUND_CA_BUNDLE"):
+        settings["OUTBOUND_CA_BUNDLE"] = os.environ["OUTBOUND_CA_BUNDLE"]
+    return settings
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -45,6 +73,10 @@ class Config:
     OUTBOUND_ALLOWLIST = _csv("OUTBOUND_ALLOWLIST")
     ITEMS_PER_PAGE = 20
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+
+for _name, _value in _optional_settings().items():
+    setattr(Config, _name, _value)
 
 
 class DevelopmentConfig(Config):
