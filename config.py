@@ -72,6 +72,8 @@ class Config:
     # Hosts or networks (CIDR) that the outbound client may reach although they are private.
     OUTBOUND_ALLOWLIST = _csv("OUTBOUND_ALLOWLIST")
     ITEMS_PER_PAGE = 20
+    # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host headers are trusted.
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
 

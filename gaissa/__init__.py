@@ -22,6 +22,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     )
     load_config(app, config_name)
     app.config.update(overrides or {})
+    trust_proxy_headers(app)
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -55,6 +56,15 @@ def _config_module():
     sys.modules["config"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def trust_proxy_headers(app: Flask) -> None:
+    """Take the client address and scheme from PROXY_FIX_HOPS trusted reverse proxies (rate limits use the address)."""
+    hops = app.config.get("PROXY_FIX_HOPS", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def configure_logging(app: Flask) -> None:
