@@ -117,10 +117,12 @@ def main() -> None:
         label = "/gaissalabel/models/1/trainings/1"
         results = {
             "minimal": median_seconds(port, "/benchmark/minimal"),
+            "about": median_seconds(port, "/about"),
             "label": median_seconds(port, label),
             "pdf": median_seconds(port, label + "/label.pdf"),
         }
         rps_minimal = requests_per_second(port, "/benchmark/minimal")
+        rps_about = requests_per_second(port, "/about")
         rps_label = requests_per_second(port, label)
     finally:
         process.terminate()
@@ -136,6 +138,10 @@ def main() -> None:
         f"{results['minimal'] * 1000:.2f} ms | {results['label'] / results['minimal']:.1f}× | PDF < 1 s |",
         f"| requests per second, {LOAD_CLIENTS} clients, {LOAD_SECONDS:.0f} s | {rps_label:.0f} | – | {rps_minimal:.0f} | "
         f"{rps_minimal / rps_label:.1f}× slower | label within 3× of minimal |",
+        "",
+        "For context, the About page (site layout and session, no database query of its own) in the same run: "
+        f"median {results['about'] * 1000:.2f} ms, {rps_about:.0f} requests per second; the label page is "
+        f"{results['label'] / results['about']:.1f}× its median and {rps_about / rps_label:.1f}× below its throughput.",
     ])
     print(table)
     write_section(table)
