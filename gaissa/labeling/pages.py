@@ -82,7 +82,14 @@ def _countries() -> list[tuple[str, str]]:
 
 
 def upload_choice_context(draft: EvaluationDraft) -> dict[str, Any]:
-    return {"phase": draft.phase, "draft": draft, "files": (draft.provenance or {}).get("files", [])}
+    metrics = evaluations.metrics_of_phase(draft.phase)
+    return {
+        "phase": draft.phase,
+        "draft": draft,
+        "files": (draft.provenance or {}).get("files", []),
+        "metric_units": {metric.key: metric.unit for metric in metrics},
+        "metric_names": {metric.key: metric.name for metric in metrics},
+    }
 
 
 def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:

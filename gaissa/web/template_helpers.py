@@ -9,6 +9,7 @@ from gaissa.web import formatting
 def register(app: Flask) -> None:
     app.jinja_env.filters["number"] = formatting.format_number
     app.jinja_env.filters["quantity"] = formatting.format_quantity
+    app.jinja_env.filters["human"] = formatting.humanize_quantity
     app.jinja_env.filters["unit_label"] = formatting.unit_label
     app.jinja_env.filters["date"] = formatting.format_date
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
