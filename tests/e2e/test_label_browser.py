@@ -64,3 +64,11 @@ def test_upload_save_and_download_pdf(live_server, page, tmp_path):
 
         text = subprocess.run(["pdftotext", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
         assert "digits-random-forest" in text
+
+
+def test_form_errors_appear_under_htmx(live_server, page):
+    page.goto(f"{live_server.url}/gaissalabel/inference/new")
+    page.fill("#value-energy_per_inference", "0.5")
+    page.click("button:has-text('Save and show the label')")
+    page.wait_for_selector("text=Select a model or create one.")
+    assert page.locator("#value-energy_per_inference").input_value() == "0.5"
