@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from gaissa.models import Role
 from gaissa.services.accounts import ROLE_NAMES
 from gaissa.services.metric_admin import DIRECTION_NAMES
 from gaissa.services.tool_admin import FILE_FORMATS
@@ -76,7 +77,8 @@ class ToolForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     email = EmailField("Email")
-    role = SelectField("Role", choices=_choices(ROLE_NAMES), default="qa_manager", validate_choice=False)
+    # Most people invited only label models; the manager role is given on purpose.
+    role = SelectField("Role", choices=_choices(ROLE_NAMES), default=Role.USER.value, validate_choice=False)
 
 
 class RoleForm(FlaskForm):

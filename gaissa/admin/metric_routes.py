@@ -116,7 +116,7 @@ def _editor(form: MetricForm, phase: str, metric, other_errors: dict[str, str]):
     return render("admin/metric_form.html", "admin/partials/_metric_form.html", status=status, form=form,
                   phase=phase, metric=metric, preview=preview, key=key, published=published,
                   value_count=metric_admin.value_count(metric) if metric is not None else 0,
-                  other_errors=other_errors)
+                  other_errors=other_errors, max_weight=metric_admin.MAX_WEIGHT)
 
 
 def _metric_input(form: MetricForm) -> metric_admin.MetricInput:

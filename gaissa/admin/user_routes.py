@@ -76,8 +76,10 @@ def reset_user_password(user_id: int):
                        error="Change your own password on your account page instead.")
     link = accounts.reset_password(user, current_app.config["SECRET_KEY"])
     db.session.commit()
-    return _show_link(link, f"Reset the password of {user.email}. Their old password no longer works and their "
-                            "sessions are ended.")
+    revoked = link.revoked_tokens
+    return _show_link(link, f"Reset the password of {user.email}. Their old password no longer works, their "
+                            f"sessions are ended and their {revoked} API token{'s are' if revoked != 1 else ' is'} "
+                            "revoked.")
 
 
 @bp.post("/users/<int:user_id>/link")

@@ -35,8 +35,12 @@ def window_start(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def count_write(address: str, limit: int, now: datetime | None = None) -> RateDecision:
-    """Count one write from `address` in the current window, commit it, and return whether it is allowed."""
+def count_write(address: str, limit: int, now: datetime | None = None, subject: str = "Anonymous API writes") -> RateDecision:
+    """Count one write from `address` in the current window, commit it, and return whether it is allowed.
+
+    `address` may carry a prefix ("measure:203.0.113.7") so that other limits count apart; `subject`
+    names what is counted in the log line written when the limit is reached.
+    """
     now = now or utcnow()
     start = window_start(now)
     address = (address or "unknown")[:64]
@@ -58,5 +62,5 @@ def count_write(address: str, limit: int, now: datetime | None = None) -> RateDe
     retry_after = max(1, int((start + WINDOW - now).total_seconds()))
     allowed = count <= limit
     if count == limit + 1:
-        logger.warning("Anonymous API writes from %s reached the limit of %d per hour", address, limit)
+        logger.warning("%s from %s reached the limit of %d per hour", subject, address, limit)
     return RateDecision(allowed, count, limit, retry_after)

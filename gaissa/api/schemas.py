@@ -463,7 +463,8 @@ class RoiMetricRowOut(BaseModel):
     name: str
     unit: str
     baseline: float
-    expected_reduction: float | None = Field(description="Fraction, e.g. 0.3 for 30 % less; null when none is recorded.")
+    expected_reduction: float | None = Field(description="Fraction the analysis was saved with, e.g. 0.3 for 30 % less; "
+                                                        "null when none is recorded.")
     new_value: Figure
     illustrative: bool = Field(description="True when the reduction is an illustrative figure, not a measured one.")
 

@@ -41,11 +41,12 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    # Logging out ends the sessions on every device, so a copied or forgotten session cookie stops working too.
     if current_user.is_authenticated:
         accounts.end_sessions(current_user)
         db.session.commit()
     logout_user()
-    flash("You are logged out.", "info")
+    flash("You are logged out on every device where you were logged in.", "info")
     return redirect(url_for("web.home"))
 
 

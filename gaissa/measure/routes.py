@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, make_response, request, url_for
 from flask_login import current_user
 
+from gaissa.auth.login import client_address
 from gaissa.extensions import db
 from gaissa.measure.forms import blank_form, form_from_params, read_measurement_form
 from gaissa.services import hardware_power, measurement
@@ -24,15 +25,20 @@ def new_measurement():
         return _form_page(form)
     if form.errors:
         form.errors = {**measurement.input_errors(form.spec), **form.errors}
+        return _form_page(form, status=422)
+    try:
+        job = measurement.start_measurement(form.spec, form.headers, user_id=_user_id(), address=client_address())
+    except measurement.MeasurementInputError as exc:
+        form.errors.update(exc.errors)
+    except measurement.MeasurementRateLimited as exc:
+        form.errors["form"] = str(exc)
+        response = _form_page(form, status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except measurement.MeasurementRefused as exc:
+        form.errors["form"] = str(exc)
     else:
-        try:
-            job = measurement.start_measurement(form.spec, form.headers, user_id=_user_id())
-        except measurement.MeasurementInputError as exc:
-            form.errors.update(exc.errors)
-        except measurement.MeasurementRefused as exc:
-            form.errors["form"] = str(exc)
-        else:
-            return redirect_htmx_aware(url_for("measure.job_status", job_id=job.id))
+        return redirect_htmx_aware(url_for("measure.job_status", job_id=job.id))
     return _form_page(form, status=422)
 
 

@@ -240,6 +240,9 @@ class AnalysisMetricValue(db.Model):
     analysis_id: Mapped[int] = mapped_column(ForeignKey("roi_analyses.id", ondelete="CASCADE"), index=True)
     metric_id: Mapped[int] = mapped_column(ForeignKey("roi_metrics.id", ondelete="RESTRICT"), index=True)
     baseline: Mapped[float] = mapped_column(Float)
+    # The expected reduction (a fraction) the analysis was saved with, so that catalogue edits never
+    # change it. None on rows saved before it was stored: those use the catalogue's current figure.
+    expected_reduction: Mapped[float | None] = mapped_column(Float)
     # Set for energy-related metrics only. Floats, so no amount overflows a fixed-precision column.
     energy_price_eur_per_kwh: Mapped[float | None] = mapped_column(Float)
     implementation_cost_eur: Mapped[float | None] = mapped_column(Float)

@@ -10,7 +10,7 @@ from gaissa.auth.login import manager_required
 from gaissa.extensions import db
 from gaissa.models.roi import AnalysisKind
 from gaissa.roi import forms
-from gaissa.roi.forms import read_analysis_form
+from gaissa.roi.forms import REFRESH_BUTTON, read_analysis_form
 from gaissa.services import roi_admin
 from gaissa.services import roi_catalogue as catalogue
 from gaissa.web.htmx import redirect_htmx_aware, render, wants_fragment
@@ -148,7 +148,10 @@ def new_research():
     choices = catalogue.analysis_choices(*(_int(source.get(name)) for name in ("stage", "tactic", "architecture", "option")),
                                          with_sources=True)
     form = read_analysis_form(source, [metric.id for metric in choices.metrics])
-    if request.method == "POST" and not form.errors:
+    refresh = request.method == "POST" and REFRESH_BUTTON in request.form
+    if refresh:
+        form.errors.clear()
+    if request.method == "POST" and not refresh and not form.errors:
         try:
             analysis = catalogue.create_analysis(form.architecture_id, form.option_id, form.values, form.country,
                                                  kind=AnalysisKind.RESEARCH, source_id=form.source_id)
@@ -159,7 +162,7 @@ def new_research():
             db.session.commit()
             flash(f"Saved research analysis #{analysis.id}.", "success")
             return redirect_htmx_aware(url_for("roi.analysis", analysis_id=analysis.id))
-    status = 422 if request.method == "POST" and not wants_fragment() else 200
+    status = 422 if form.errors and not wants_fragment() else 200
     return render("roi/admin/research_new.html", "roi/partials/_analysis_form.html", status=status, choices=choices,
                   form=form, form_url=url_for("roi_admin.new_research"), kind=AnalysisKind.RESEARCH)
 

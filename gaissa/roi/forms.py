@@ -2,6 +2,7 @@
 and the catalogue administration (WTForms)."""
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from flask_wtf import FlaskForm
@@ -16,7 +17,52 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from gaissa.services.roi import DEFAULT_INFERENCES, MAX_INFERENCES, MIN_INFERENCES
 from gaissa.services.roi_catalogue import MetricInput
+
+# The button that reloads the calculator's choices without JavaScript; the form is posted but not saved.
+REFRESH_BUTTON = "refresh"
+# Names of the calculator's per-metric fields: baseline-3, price-3, cost-3.
+VALUE_FIELD = re.compile(r"^(baseline|price|cost)-(\d+)$")
+# A number whose thousands are grouped by commas, spaces or underscores: 10,000 or 1 234 567.89.
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(?:([, _])\d{3})(?:\1\d{3})*(?:\.\d*)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+# Spaces that people and spreadsheets put between thousands: space, no-break space, thin spaces.
+_SPACES = re.compile(r"[\u00a0\u2009\u202f]")
+
+
+class NumberFormatError(ValueError):
+    """A typed number that does not parse; the message says what is wrong and how to write it."""
+
+
+def parse_number(text: str) -> float:
+    """Read a typed number: "0.25", "1e-3", "€10,000", "10 000" or "1,234.5"; raise NumberFormatError otherwise.
+
+    Commas, spaces and underscores are accepted between groups of three digits only; the decimal
+    separator is a dot, and a leading or trailing € sign is ignored.
+    """
+    shown = text.strip()[:40]
+    cleaned = _SPACES.sub(" ", text.strip()).removeprefix("€").removesuffix("€").strip()
+    if any(separator in cleaned for separator in ", _"):
+        if not _GROUPED.match(cleaned):
+            raise NumberFormatError(_separator_hint(shown, cleaned))
+        cleaned = re.sub(r"[, _]", "", cleaned)
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise NumberFormatError(f"Enter a number such as 0.25, 1500 or 1e-3; got {shown!r}.") from None
+    if not math.isfinite(value):
+        raise NumberFormatError(f"Enter a finite number; got {shown!r}.")
+    return value
+
+
+def _separator_hint(shown: str, cleaned: str) -> str:
+    if _DECIMAL_COMMA.match(cleaned):
+        return f"Use a dot as the decimal separator: {cleaned.replace(',', '.')} instead of {shown!r}."
+    if "," in cleaned and "." in cleaned and cleaned.rindex(",") > cleaned.rindex("."):
+        return (f"Use a dot as the decimal separator and commas only between thousands, e.g. 1,234.5; "
+                f"got {shown!r}.")
+    return f"Commas and spaces may only separate thousands, e.g. 10,000 or 10 000; got {shown!r}."
 
 
 @dataclass
@@ -32,6 +78,16 @@ class AnalysisForm:
     values: list[MetricInput] = field(default_factory=list)
     raw: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+
+    def carried_values(self, metric_ids: list[int]) -> list[tuple[str, str]]:
+        """Return the typed values of metrics not shown now, to keep as hidden fields until they apply again."""
+        shown = set(metric_ids)
+        carried = []
+        for name, value in self.raw.items():
+            match = VALUE_FIELD.match(name)
+            if match and int(match.group(2)) not in shown and value.strip():
+                carried.append((name, value))
+        return carried
 
 
 def read_analysis_form(form: MultiDict, metric_ids: list[int] | None = None) -> AnalysisForm:
@@ -56,19 +112,19 @@ def read_analysis_form(form: MultiDict, metric_ids: list[int] | None = None) -> 
     return data
 
 
-def read_inferences(text: str | None, default: int) -> tuple[int, str | None]:
-    """Read a number of inferences; return the default and a message when it is not a whole number ≥ 1."""
+def read_inferences(text: str | None, default: int = DEFAULT_INFERENCES) -> tuple[int, str | None]:
+    """Read a number of inferences; return the default and a message when it is not a whole number in range."""
     if text is None or not text.strip():
         return default, None
-    cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
+    shown = text.strip()[:40]
     try:
-        value = float(cleaned)
-    except ValueError:
-        return default, f"The number of inferences must be a whole number; got {text.strip()[:40]!r}."
-    if not math.isfinite(value) or value < 1 or value != int(value):
-        return default, f"The number of inferences must be a whole number of at least 1; got {text.strip()[:40]!r}."
-    if value > 1e15:
-        return default, "The number of inferences must be at most 10^15."
+        value = parse_number(text)
+    except NumberFormatError:
+        return default, f"The number of inferences must be a whole number such as 100000000 or 100,000,000; got {shown!r}."
+    if value < MIN_INFERENCES or value != int(value):
+        return default, f"The number of inferences must be a whole number of at least {MIN_INFERENCES}; got {shown!r}."
+    if value > MAX_INFERENCES:
+        return default, f"The number of inferences must be at most 10¹⁵ (1,000,000,000,000,000); got {shown!r}."
     return int(value), None
 
 
@@ -83,15 +139,10 @@ def _number(form: MultiDict, name: str, errors: dict[str, str]) -> float | None:
     if not text:
         return None
     try:
-        value = float(text.replace("_", ""))
-    except ValueError:
-        hint = " Use a dot as the decimal separator." if "," in text else ""
-        errors[name] = f"Enter a number; got {text[:40]!r}.{hint}"
+        return parse_number(text)
+    except NumberFormatError as error:
+        errors[name] = str(error)
         return None
-    if not math.isfinite(value):
-        errors[name] = f"Enter a finite number; got {text[:40]!r}."
-        return None
-    return value
 
 
 # ---------------------------------------------------------------- catalogue administration

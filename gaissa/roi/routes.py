@@ -7,13 +7,14 @@ from flask import Blueprint, abort, flash, make_response, render_template, reque
 from gaissa.extensions import db
 from gaissa.models.base import utcnow
 from gaissa.models.roi import AnalysisKind
-from gaissa.roi.forms import read_analysis_form, read_inferences
+from gaissa.roi.forms import REFRESH_BUTTON, read_analysis_form, read_inferences
 from gaissa.services import roi_catalogue as catalogue
 from gaissa.services.pdf import render_pdf
-from gaissa.services.roi import DEFAULT_INFERENCES
-from gaissa.web.htmx import redirect_htmx_aware, render, wants_fragment
+from gaissa.services.roi import format_count
+from gaissa.web.htmx import htmx_target, redirect_htmx_aware, render, wants_fragment
 
 bp = Blueprint("roi", __name__)
+bp.add_app_template_filter(format_count, "inference_count")
 
 
 @bp.get("/")
@@ -26,8 +27,11 @@ def new_analysis():
     source = request.form if request.method == "POST" else request.args
     choices = catalogue.analysis_choices(*_cascade_ids(source))
     form = read_analysis_form(source, [metric.id for metric in choices.metrics])
-    if request.method == "GET" or form.errors:
-        return _analysis_form(choices, form, status=200 if request.method == "GET" else 422)
+    if request.method == "GET" or REFRESH_BUTTON in request.form:
+        form.errors.clear()
+        return _analysis_form(choices, form, status=200)
+    if form.errors:
+        return _analysis_form(choices, form, status=422)
 
     try:
         analysis = catalogue.create_analysis(form.architecture_id, form.option_id, form.values, form.country)
@@ -43,8 +47,9 @@ def new_analysis():
 def analysis(analysis_id: int):
     report, inference_error = _report(analysis_id)
     slot = request.args.get("slot") if request.args.get("slot") in ("a", "b") else "main"
-    return render("roi/analysis.html", "roi/partials/_roi_results.html", report=report,
-                  inference_error=inference_error, slot=slot)
+    response = render("roi/analysis.html", "roi/partials/_results_update.html", report=report,
+                      inference_error=inference_error, slot=slot)
+    return _keep_results_on_error(response, inference_error)
 
 
 @bp.get("/analyses/<int:analysis_id>/report.pdf")
@@ -69,13 +74,22 @@ def research_analyses():
 
 @bp.get("/compare")
 def compare():
-    inferences, inference_error = read_inferences(request.args.get("inferences"), DEFAULT_INFERENCES)
-    reports = {}
+    reports, errors = {}, {}
     for slot in ("a", "b"):
+        # A column's own count wins over the shared one that links from an analysis page carry.
+        text = request.args.get(f"inferences_{slot}") or request.args.get("inferences")
+        inferences, errors[slot] = read_inferences(text)
         chosen = catalogue.get_analysis(_int_arg(slot) or 0)
         reports[slot] = catalogue.analysis_report(chosen, inferences) if chosen else None
+
+    target = htmx_target() or ""
+    slot = target.removeprefix("roi-results-")
+    if wants_fragment() and slot in ("a", "b") and reports["a"] and reports["b"]:
+        response = render("roi/partials/_results_update.html", report=reports[slot], slot=slot,
+                          inference_error=errors[slot])
+        return _keep_results_on_error(response, errors[slot])
     return render_template("roi/compare.html", analyses=catalogue.all_analyses(), reports=reports,
-                           inferences=inferences, inference_error=inference_error)
+                           inference_errors=errors)
 
 
 def _analysis_form(choices, form, status: int):
@@ -89,8 +103,19 @@ def _report(analysis_id: int):
     analysis = catalogue.get_analysis(analysis_id)
     if analysis is None:
         abort(404, description=f"No ROI analysis with id {analysis_id}. Browse the saved analyses to find one.")
-    inferences, inference_error = read_inferences(request.args.get("inferences"), DEFAULT_INFERENCES)
+    inferences, inference_error = read_inferences(request.args.get("inferences"))
     return catalogue.analysis_report(analysis, inferences), inference_error
+
+
+def _keep_results_on_error(response, inference_error: str | None):
+    """Leave the shown results and the address as they are when htmx sent an invalid count.
+
+    The response's out-of-band message still lands next to the inference box.
+    """
+    if inference_error and wants_fragment():
+        response.headers["HX-Reswap"] = "none"
+        response.headers["HX-Push-Url"] = "false"
+    return response
 
 
 def _repository(kind: str):

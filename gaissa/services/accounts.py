@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from gaissa.extensions import db
 from gaissa.models import Role, User
 from gaissa.models.base import utcnow
-from gaissa.services import audit
+from gaissa.services import audit, tokens
 from gaissa.services.login_throttle import LoginThrottle
 from gaissa.services.passwords import hash_password, needs_rehash, verify_password
 
@@ -35,6 +35,8 @@ class PasswordLink:
     user: User
     token: str
     expires_in: timedelta = PASSWORD_LINK_LIFETIME
+    # API tokens revoked when the link came from a password reset.
+    revoked_tokens: int = 0
 
 
 def normalise_email(email: str) -> str:
@@ -153,15 +155,20 @@ def end_sessions(user: User) -> None:
 
 
 def reset_password(user: User, secret_key: str) -> PasswordLink:
-    """Disable the user's password, end their sessions and return a link to choose a new one."""
+    """Disable the user's password, end their sessions, revoke their API tokens and return a link to choose a new one.
+
+    A reset usually follows a leaked or forgotten password, so nothing the old password gave out
+    keeps working: neither session cookies nor API tokens.
+    """
     before = audit.snapshot(user, AUDIT_FIELDS)
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.password_set_at = None
     end_sessions(user)
+    revoked = tokens.revoke_all_tokens(user)
     db.session.flush()
     audit.record("reset_password", "user", user.id, before, audit.snapshot(user, AUDIT_FIELDS),
-                 f"Reset the password of {user.email}")
-    return PasswordLink(user, _password_token(user, secret_key))
+                 f"Reset the password of {user.email} and revoked {revoked} API token{'s' if revoked != 1 else ''}")
+    return PasswordLink(user, _password_token(user, secret_key), revoked_tokens=revoked)
 
 
 def password_link_for(user: User, secret_key: str) -> PasswordLink:

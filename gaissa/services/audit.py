@@ -66,6 +66,36 @@ class AuditFilter:
     until: date | None = None
 
 
+DATE_LABELS = {"since": "From", "until": "To"}
+
+
+def read_filter(args: Mapping[str, str]) -> tuple[AuditFilter, dict[str, str]]:
+    """Read the filter from query arguments; return it with a message per invalid date field ("since", "until").
+
+    An invalid date is left out of the filter, and a From date after the To date is reported at the To field.
+    """
+    errors: dict[str, str] = {}
+    dates: dict[str, date | None] = {}
+    for name, label in DATE_LABELS.items():
+        text = (args.get(name) or "").strip()
+        dates[name] = None
+        if not text:
+            continue
+        try:
+            dates[name] = date.fromisoformat(text)
+        except ValueError:
+            errors[name] = f"The {label} date {text[:40]!r} is not a date; enter it as YYYY-MM-DD, e.g. 2025-03-31."
+    since, until = dates["since"], dates["until"]
+    if since is not None and until is not None and since > until:
+        errors["until"] = (f"The To date ({until.isoformat()}) is before the From date ({since.isoformat()}), so no "
+                           "entry can match; swap the two dates.")
+    criteria = AuditFilter(
+        entity=args.get("entity", ""), action=args.get("action", ""), user_email=args.get("user", ""),
+        text=args.get("q", ""), since=since, until=until,
+    )
+    return criteria, errors
+
+
 @dataclass(frozen=True)
 class AuditPage:
     entries: list[AuditEntry]

@@ -107,7 +107,22 @@ def parse_values(phase: str, raw: Mapping[str, Any]) -> tuple[dict[str, float], 
             values[key] = validate_value(rule, number)
         except InvalidValue as exc:
             errors[f"values.{key}"] = str(exc)
+            continue
+        range_error = _check_unit_range(metric, values[key])
+        if range_error:
+            errors[f"values.{key}"] = range_error
+            del values[key]
     return values, errors
+
+
+def _check_unit_range(metric: Metric, number: float) -> str | None:
+    """Scores lie between 0 and 1 and counts are whole numbers; return the message when `number` is neither."""
+    if metric.unit == "score" and number > 1:
+        return (f"{metric.name} is a score from 0 to 1; got {number:g}. "
+                f"For a percentage, write it with the sign, e.g. '{min(number, 100):g} %'.")
+    if metric.unit == "count" and number != int(number):
+        return f"{metric.name} is a count and must be a whole number; got {number:g}."
+    return None
 
 
 def parse_info(phase: str, raw: Mapping[str, str]) -> tuple[dict[InfoField, str], dict[str, str]]:

@@ -1,10 +1,12 @@
 """Metrics for QA managers: list, validate, create, edit and delete, with weights and boundaries in the draft scheme."""
 
+import difflib
 import logging
 import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
@@ -12,6 +14,7 @@ from gaissa.extensions import db
 from gaissa.models import Direction, Metric, MetricValue, SchemeEntry, ToolMapping
 from gaissa.services import audit, scheme_admin, units
 from gaissa.services.rating import HIGHER_IS_BETTER, LOWER_IS_BETTER, InvalidBoundaries, check_boundaries
+from gaissa.web.formatting import format_number, unit_label
 
 logger = logging.getLogger(__name__)
 KEY_MAX_LENGTH = 64
@@ -28,6 +31,25 @@ BOUNDARY_FIELDS = ("b1", "b2", "b3", "b4")
 METRIC_FIELDS = ("key", "phase", "name", "unit", "direction", "description", "how_to_measure", "recommendations")
 UNIT_HINT = ("Use a unit such as kWh, J, g, kg, s, ms, MB, GFLOPs or B/g, 'count' for a number of things, "
              "or 'score' for a figure from 0 to 1.")
+# Weights are relative, so a cap loses nothing: 1000 against 1 already makes the other metric negligible.
+MAX_WEIGHT = 1000.0
+# Units that metrics commonly use, offered when a typed unit is unknown or differs from one of them only in case.
+COMMON_UNITS = (
+    "kWh", "Wh", "mWh", "MWh", "GWh", "J", "mJ", "kJ", "MJ", "W", "kW", "g", "mg", "kg", "t", "g/kWh", "s", "ms",
+    "µs", "min", "h", "B", "kB", "MB", "GB", "TB", "B/g", "FLOPs", "MFLOPs", "GFLOPs", "TFLOPs", "count", "score", "%",
+)
+# Units with a fixed scale: the inclusive range of their boundaries and what the unit measures.
+# Boundaries of every other unit only need to be ≥ 0.
+BOUNDED_UNITS = {"score": (0.0, 1.0, "a score"), "%": (0.0, 100.0, "a percentage"),
+                 "percent": (0.0, 100.0, "a percentage")}
+# Names of the quantity a unit measures, for messages, by pint dimensionality.
+QUANTITY_NAMES = {
+    "[mass] * [length] ** 2 / [time] ** 2": "an energy",
+    "[mass] * [length] ** 2 / [time] ** 3": "a power",
+    "[mass]": "a mass",
+    "[time]": "a time",
+    "[computation]": "a number of operations",
+}
 
 
 class MetricInputError(ValueError):
@@ -165,6 +187,11 @@ def clean(data: MetricInput, phase: str, metric: Metric | None = None) -> tuple[
             if taken is not None:
                 errors["name"] = (f"The key {key!r} is already used by the {taken.phase} metric {taken.name!r}; "
                                   "choose another name.")
+    if name and "name" not in errors:
+        namesake = _metric_named(name, phase, metric)
+        if namesake is not None:
+            errors["name"] = (f"The {phase} metric {namesake.name!r} (key {namesake.key}) already has this name; "
+                              "choose another name so that labels and forms can tell them apart.")
 
     unit = (data.unit or "").strip()
     if not unit:
@@ -172,7 +199,12 @@ def clean(data: MetricInput, phase: str, metric: Metric | None = None) -> tuple[
     elif len(unit) > UNIT_MAX_LENGTH:
         errors["unit"] = f"The unit is {len(unit)} characters long; the maximum is {UNIT_MAX_LENGTH}."
     elif not units.is_known_unit(unit):
-        errors["unit"] = f"The unit {unit!r} is not known. {UNIT_HINT}"
+        suggestion = _suggest_units(unit)
+        errors["unit"] = (f"The unit {unit!r} is not known; did you mean {suggestion}? Units are case-sensitive: "
+                          "mWh is a milliwatt-hour, MWh a megawatt-hour." if suggestion
+                          else f"The unit {unit!r} is not known. {UNIT_HINT}")
+    elif (metric is None or unit != metric.unit) and (misread := _misread_unit(unit)):
+        errors["unit"] = misread
     elif metric is not None and unit != metric.unit:
         stored = value_count(metric)
         if stored:
@@ -187,12 +219,17 @@ def clean(data: MetricInput, phase: str, metric: Metric | None = None) -> tuple[
                      "out of the overall grade.")
     if weight is not None and weight < 0:
         errors["weight"] = f"The weight must be ≥ 0; got {weight:g}."
+    elif weight is not None and weight > MAX_WEIGHT:
+        errors["weight"] = (f"The weight must be at most {MAX_WEIGHT:g}; got {weight:g}. Weights are relative: "
+                            "0.2 against 0.1 counts the same as 200 against 100.")
 
     unit_for_numbers = unit if "unit" not in errors else ""
     boundaries = [
         _quantity(getattr(data, name), name, unit_for_numbers, errors) for name in BOUNDARY_FIELDS
     ]
-    if direction in DIRECTION_NAMES and all(value is not None for value in boundaries):
+    _check_range(boundaries, unit_for_numbers, errors)
+    if direction in DIRECTION_NAMES and all(value is not None for value in boundaries) \
+            and not any(name in errors for name in BOUNDARY_FIELDS):
         _check_order(direction, boundaries, unit, errors)  # type: ignore[arg-type]
 
     description = (data.description or "").strip()
@@ -304,17 +341,26 @@ def preview_scale(direction: str, raw_boundaries: list[str], unit: str) -> Scale
         return ScalePreview([], "Enter the four boundaries to see the scale.")
     if direction not in DIRECTION_NAMES:
         return ScalePreview([], "Choose a direction to see the scale.")
+    _check_range(numbers, known_unit, errors)
+    if errors:
+        return ScalePreview([], next(iter(errors.values())))
     try:
         check_boundaries(direction, numbers)  # type: ignore[arg-type]
     except InvalidBoundaries as exc:
         return ScalePreview([], f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
-    label = "" if unit in ("count", "score", "") else f" {unit}"
-    shown = [f"{value:g}{label}" for value in numbers]
+    label = f" {unit_label(unit)}" if unit_label(unit) else ""
+    shown = [f"{format_number(value, _digits_of(value))}{label}" for value in numbers]
     if direction == LOWER_IS_BETTER:
         texts = [f"≤ {shown[0]}", f"≤ {shown[1]}", f"≤ {shown[2]}", f"≤ {shown[3]}", f"> {shown[3]}"]
     else:
         texts = [f"≥ {shown[0]}", f"≥ {shown[1]}", f"≥ {shown[2]}", f"≥ {shown[3]}", f"< {shown[3]}"]
     return ScalePreview([ScaleSegment(letter, text) for letter, text in zip("ABCDE", texts)])
+
+
+def _digits_of(value: float) -> int:
+    """Return the significant digits that show a boundary as typed (at least 3), for the site's number format."""
+    digits = len(Decimal(repr(value)).normalize().as_tuple().digits)
+    return min(max(3, digits), 15)
 
 
 # --- Helpers -------------------------------------------------------------------------------------
@@ -351,6 +397,79 @@ def _quantity(text: str, name: str, unit: str, errors: dict[str, str]) -> float 
             errors[name] = f"Boundary {position}: {exc}."
             return None
     return _number(text, name, errors, required_message=f"Enter boundary {position}.")
+
+
+def _check_range(boundaries: list[float | None], unit: str, errors: dict[str, str]) -> None:
+    """Put an error on each boundary outside the values a metric can have.
+
+    Rated values are never negative (the rating rejects them), so a negative boundary could never be
+    reached. A score runs from 0 to 1 and a percentage from 0 to 100.
+    """
+    bounded = unit in BOUNDED_UNITS
+    low, high, measured = BOUNDED_UNITS[unit] if bounded else (0.0, math.inf, _quantity_name(unit))
+    for position, (name, value) in enumerate(zip(BOUNDARY_FIELDS, boundaries), start=1):
+        if value is None or name in errors:
+            continue
+        if bounded and not low <= value <= high:
+            hint = " For percentages use the unit %." if unit == "score" else ""
+            errors[name] = f"Boundary {position} must be from {low:g} to {high:g}, the range of {measured}; got {value:g}.{hint}"
+        elif value < 0:
+            shown_unit = f" {unit}" if unit_label(unit) else ""
+            errors[name] = (f"Boundary {position} must be ≥ 0, because {measured} cannot be negative; "
+                            f"got {value:g}{shown_unit}.")
+
+
+def _quantity_name(unit: str) -> str:
+    """Name what a known unit measures ("an energy", "a data size"), for messages."""
+    if unit == "count":
+        return "a count"
+    if unit in ("B", "kB", "MB", "GB", "TB"):  # bytes are dimensionless in pint
+        return "a data size"
+    if not unit:
+        return "a rated value"
+    return QUANTITY_NAMES.get(units.dimensionality(unit), f"a value in {unit}")
+
+
+def _suggest_units(unit: str) -> str:
+    """Return "kWh", "mWh or MWh", or "" for a typed unit that resembles none of the common units."""
+    same_letters = [known for known in COMMON_UNITS if known.lower() == unit.lower()]
+    candidates = same_letters or difflib.get_close_matches(unit, COMMON_UNITS, n=2, cutoff=0.75)
+    return " or ".join(candidates)
+
+
+def _misread_unit(unit: str) -> str:
+    """Return an error for a unit that pint reads as something else than the common unit it is spelt like, else "".
+
+    For example pint reads "mb" as millibarn (an area), not MB (megabyte).
+    """
+    if unit in COMMON_UNITS:
+        return ""
+    for known in COMMON_UNITS:
+        if known.lower() != unit.lower():
+            continue
+        try:
+            same = units.convert(1.0, unit, known) == 1.0
+        except units.UnitError:
+            same = False
+        if not same:
+            meaning = str(units.registry().parse_units(unit))
+            return (f"The unit {unit!r} means {meaning.replace('_', ' ')}; did you mean {known}? "
+                    "Units are case-sensitive.")
+    return ""
+
+
+def _metric_named(name: str, phase: str, metric: Metric | None) -> Metric | None:
+    """Return another metric of the phase with this name, ignoring case.
+
+    Names are compared in Python, because SQLite's lower() changes only ASCII letters.
+    """
+    # NOTE: two managers creating the same name at the same instant both pass this check; there is no
+    # unique constraint on (phase, name) because names are compared without case.
+    wanted = name.casefold()
+    for candidate in db.session.scalars(select(Metric).where(Metric.phase == phase)):
+        if candidate.name.strip().casefold() == wanted and (metric is None or candidate.id != metric.id):
+            return candidate
+    return None
 
 
 def _check_order(direction: str, boundaries: list[float], unit: str, errors: dict[str, str]) -> None:

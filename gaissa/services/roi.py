@@ -9,10 +9,13 @@ exactly from the decimal inputs and rounded up.
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 JOULES_PER_KWH = 3_600_000
 DEFAULT_INFERENCES = 100_000_000
+MIN_INFERENCES = 1
+MAX_INFERENCES = 10**15
 
 # World average carbon intensity of electricity in 2024 (Our World in Data, "Carbon intensity of
 # electricity generation", Ember and Energy Institute data); used when no country data is stored.
@@ -31,9 +34,14 @@ GASOLINE_SOURCE_URL = "https://www.epa.gov/energy/greenhouse-gases-equivalencies
 SERIES_BREAK_EVEN_FACTOR = 40
 SERIES_MIN_SPAN = 50
 SERIES_STEPS = 200
-# Span of the ROI series and of the income/costs chart when there is no positive break-even point.
+# Span of the ROI series when there is no positive break-even point (steps of 10,000).
 DEFAULT_SERIES_SPAN = 2_000_000
-DEFAULT_SERIES_STEP = 10_000
+# No series or chart goes past 40 times the largest workload, so a break-even point of, say, 10^300
+# inferences never reaches float arithmetic (int × float overflows above about 1.8 × 10^308).
+MAX_SERIES_SPAN = SERIES_BREAK_EVEN_FACTOR * MAX_INFERENCES
+# For a tactic that never pays back, the charts span this many times the inferences after which the
+# energy cost with the tactic equals the implementation cost: there the costs' gap is plain to see.
+NEVER_SPAN_FACTOR = 10
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,11 @@ class EnergyRoi:
     @property
     def never_breaks_even(self) -> bool:
         return self.break_even is None
+
+    @property
+    def breaks_even_beyond_workloads(self) -> bool:
+        """Return True when the break-even point lies past the largest workload the calculator accepts."""
+        return self.break_even is not None and self.break_even > MAX_INFERENCES
 
     @property
     def baseline_energy_kwh(self) -> float:
@@ -194,17 +207,17 @@ def emissions(baseline_kwh_per_inference: float, new_kwh_per_inference: float, i
     return Emissions(baseline_g, new_g, baseline_g - new_g, intensity)
 
 
-def roi_series(result: EnergyRoi) -> list[EvolutionPoint]:
-    """Return the ROI from the first inference to 40 times the break-even point, about 200 points.
+def roi_series(result: EnergyRoi, span: int | None = None) -> list[EvolutionPoint]:
+    """Return the ROI from the first inference to `span` inferences, about 200 points.
 
-    Without a positive break-even point (never, or from the start) the series spans
-    1 to 2,000,000 inferences in steps of 10,000.
+    By default the series spans 40 times the break-even point, and without a positive
+    break-even point (never, or from the start) 1 to 2,000,000 inferences in steps of 10,000.
+    No span exceeds MAX_SERIES_SPAN.
     """
-    if result.break_even is None or result.break_even == 0:
-        span, step = DEFAULT_SERIES_SPAN, DEFAULT_SERIES_STEP
-    else:
-        span = max(result.break_even * SERIES_BREAK_EVEN_FACTOR, SERIES_MIN_SPAN)
-        step = max(span // SERIES_STEPS, 1)
+    if span is None:
+        span = series_span(result.break_even)
+    span = min(max(span, 1), MAX_SERIES_SPAN)
+    step = max(span // SERIES_STEPS, 1)
 
     xs = [1] + [x for x in range(step, span + 1, step) if x > 1]
     return [
@@ -214,16 +227,57 @@ def roi_series(result: EnergyRoi) -> list[EvolutionPoint]:
     ]
 
 
-def income_costs_span(break_even: int | None) -> int:
-    """Return the number of inferences the income/costs chart spans: twice the break-even point."""
-    if break_even is None or break_even <= 0:
+def series_span(break_even: int | None) -> int:
+    """Return the default span of the ROI series: 40 times the break-even point, at least 50, capped."""
+    if break_even is None or break_even == 0:
         return DEFAULT_SERIES_SPAN
-    return 2 * break_even
+    return min(max(break_even * SERIES_BREAK_EVEN_FACTOR, SERIES_MIN_SPAN), MAX_SERIES_SPAN)
+
+
+def chart_span(result: EnergyRoi) -> int:
+    """Return the number of inferences both charts of an analysis span.
+
+    With a positive break-even point: twice that point. For a tactic that never pays back:
+    10 times the inferences whose energy cost with the tactic equals the implementation cost,
+    so the gap between the lines shows; when that cost is 0, the analysis's own workload. For a
+    tactic that pays back from the first inference: 2,000,000. Never more than MAX_SERIES_SPAN.
+    """
+    if result.break_even is not None and result.break_even > 0:
+        return min(2 * result.break_even, MAX_SERIES_SPAN)
+    if result.break_even is None and result.implementation_cost > 0 and result.new_cost_per_inference > 0:
+        scale = NEVER_SPAN_FACTOR * result.implementation_cost / result.new_cost_per_inference
+        if not math.isfinite(scale) or scale >= MAX_SERIES_SPAN:
+            return MAX_SERIES_SPAN
+        return max(_round_up_nicely(scale), SERIES_MIN_SPAN)
+    if result.break_even is None:
+        return min(max(result.inferences, SERIES_MIN_SPAN), MAX_SERIES_SPAN)
+    return DEFAULT_SERIES_SPAN
+
+
+def format_count(count: int) -> str:
+    """Format a whole number of inferences: "600,000,000" up to 10^15, "6.02 × 10³¹⁰" above."""
+    if abs(count) <= MAX_INFERENCES:
+        return f"{count:,}"
+    # Decimal formats integers of any size; float() would overflow above about 1.8 × 10^308.
+    mantissa, exponent = f"{Decimal(count):.2e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
+
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def gasoline_litres(co2_g: float) -> float:
     """Return the litres of gasoline whose burning emits `co2_g` grams of CO2 (US EPA factor)."""
     return co2_g / GASOLINE_G_CO2_PER_LITRE
+
+
+def _round_up_nicely(value: float) -> int:
+    """Round a positive number up to 1, 2 or 5 times a power of ten."""
+    power = 10 ** math.floor(math.log10(value))
+    for factor in (1, 2, 5, 10):
+        if factor * power >= value:
+            return int(factor * power)
+    return int(10 * power)
 
 
 def _break_even(implementation_cost: Fraction, savings_per_inference: Fraction) -> int | None:

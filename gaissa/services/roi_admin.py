@@ -66,8 +66,9 @@ def snapshot(row) -> dict[str, Any] | None:
         data["architecture_ids"] = sorted(architecture.id for architecture in row.architectures)
         data["metric_ids"] = sorted(metric.id for metric in row.metrics)
     if isinstance(row, RoiAnalysis):
-        data["values"] = [audit.snapshot(value, ("metric_id", "baseline", "energy_price_eur_per_kwh",
-                                                 "implementation_cost_eur")) for value in row.values]
+        data["values"] = [audit.snapshot(value, ("metric_id", "baseline", "expected_reduction",
+                                                 "energy_price_eur_per_kwh", "implementation_cost_eur"))
+                          for value in row.values]
     return data
 
 
@@ -237,6 +238,12 @@ def save_reduction(data: dict[str, Any], reduction: ExpectedReduction | None = N
     if duplicate is not None and (reduction is None or duplicate != reduction.id):
         errors["metric"] = (f"An expected reduction of {metric.name} for {tactic.name} – {option.label} on "
                             f"{architecture.name} already exists; edit that one.")
+    moved = reduction is not None and (reduction.option_id, reduction.architecture_id, reduction.metric_id) != (
+        option.id, architecture.id, metric.id)
+    used = _analyses_using(reduction) if moved else 0
+    if used:
+        errors["form"] = (f"The expected reduction is used by {_count_noun(used, 'analysis', 'analyses')}, so its "
+                          "parameter, architecture and metric cannot change; create a new expected reduction instead.")
     if errors:
         raise CatalogueError(errors)
 
@@ -285,7 +292,7 @@ def _blockers(row) -> str | None:
     name = _describe(row)
     if isinstance(row, PipelineStage):
         count = _count(select(func.count()).select_from(Tactic).where(Tactic.stage_id == row.id))
-        return f"The {name} has {count} tactic(s); move or delete them first." if count else None
+        return f"The {name} has {_count_noun(count, 'tactic')}; move or delete them first." if count else None
     if isinstance(row, ModelArchitecture):
         count = _count(select(func.count()).select_from(RoiAnalysis).where(RoiAnalysis.architecture_id == row.id))
     elif isinstance(row, TacticParameterOption):
@@ -302,10 +309,28 @@ def _blockers(row) -> str | None:
         figures = _count(select(func.count()).select_from(ExpectedReduction)
                          .where(ExpectedReduction.source_id == row.id))
         if figures:
-            return f"The {name} is cited by {figures} expected reduction(s); change their source first."
+            return (f"The {name} is cited by {_count_noun(figures, 'expected reduction')}; "
+                    "change their source first.")
+    elif isinstance(row, ExpectedReduction):
+        count = _analyses_using(row)
     else:
         return None
-    return f"The {name} is used by {count} analysis(es); delete those analyses first." if count else None
+    if not count:
+        return None
+    return f"The {name} is used by {_count_noun(count, 'analysis', 'analyses')}; delete those analyses first."
+
+
+def _analyses_using(reduction: ExpectedReduction) -> int:
+    """Count the analyses of the reduction's option and architecture that have a value of its metric."""
+    return _count(select(func.count()).select_from(RoiAnalysis)
+                  .join(AnalysisMetricValue, AnalysisMetricValue.analysis_id == RoiAnalysis.id)
+                  .where(RoiAnalysis.option_id == reduction.option_id,
+                         RoiAnalysis.architecture_id == reduction.architecture_id,
+                         AnalysisMetricValue.metric_id == reduction.metric_id))
+
+
+def _count_noun(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 def _describe(row) -> str:
@@ -322,7 +347,8 @@ def _describe(row) -> str:
     if isinstance(row, TacticParameterOption):
         return f"parameter {row.label!r} of {row.tactic.name!r}"
     if isinstance(row, ExpectedReduction):
-        return f"expected reduction {row.id}"
+        return (f"expected reduction of {row.metric.name} for {row.option.tactic.name} – {row.option.label} "
+                f"on {row.architecture.name}")
     return f"{row.kind} analysis {row.id}"
 
 

@@ -28,14 +28,21 @@ from gaissa.models.roi import (
 )
 from gaissa.services import carbon, charts
 from gaissa.services import roi as calculator
+from gaissa.web.formatting import format_number
 
 logger = logging.getLogger(__name__)
 
 # Upper limits that catch unit mistakes (a price typed in €/MWh) and absurd amounts.
 MAX_ENERGY_PRICE_EUR_PER_KWH = 100.0
 MAX_IMPLEMENTATION_COST_EUR = 1e12
-MIN_INFERENCES = 1
-MAX_INFERENCES = 10**15
+MIN_INFERENCES = calculator.MIN_INFERENCES
+MAX_INFERENCES = calculator.MAX_INFERENCES
+# Energy per inference, whatever bounds an energy-related metric sets. One 32-bit floating-point
+# multiplication takes about 3.7 pJ (Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm),
+# so 1 nJ is a few hundred operations: less is no model's inference, and usually a unit mistake.
+# 1 MJ (0.28 kWh) per inference is above any published measurement of a single inference.
+MIN_ENERGY_J_PER_INFERENCE = 1e-9
+MAX_ENERGY_J_PER_INFERENCE = 1e6
 REPOSITORY_LIMIT = 100
 
 
@@ -110,6 +117,11 @@ def countries() -> list[tuple[str, str]]:
     return carbon.countries_with_data()
 
 
+def country_label(code: str, name: str) -> str:
+    """Name a country with its ISO code, "Spain (ESP)"; a territory with an OWID code ("OWID_KOS") by name only."""
+    return name if code.upper().startswith("OWID_") else f"{name} ({code})"
+
+
 def country_known(country_code: str) -> bool:
     return any(code == country_code for code, _name in countries())
 
@@ -117,7 +129,7 @@ def country_known(country_code: str) -> bool:
 def intensity_figure(country_code: str | None) -> calculator.IntensityFigure:
     """Return the carbon intensity of a country's latest year, or the world value when it has none."""
     lookup = carbon.intensity_for(country_code)
-    label = "world average" if lookup.is_world_fallback else f"{lookup.name} ({lookup.code})"
+    label = "world average" if lookup.is_world_fallback else country_label(lookup.code, lookup.name)
     return calculator.IntensityFigure(lookup.g_per_kwh, lookup.year, label, lookup.is_world_fallback,
                                       lookup.is_stale)
 
@@ -137,8 +149,10 @@ class AnalysisChoices:
     tactic: Tactic | None = None
     architecture: ModelArchitecture | None = None
     option: TacticParameterOption | None = None
+    # (ISO code, label such as "Spain (ESP)") of the countries with carbon-intensity data.
     countries: list[tuple[str, str]] = field(default_factory=list)
     sources: list[TacticSource] = field(default_factory=list)
+    max_energy_price: float = MAX_ENERGY_PRICE_EUR_PER_KWH
 
     @property
     def metrics(self) -> list[RoiMetric]:
@@ -152,13 +166,16 @@ class AnalysisChoices:
     def complete(self) -> bool:
         return self.option is not None
 
+    def bounds(self, metric: RoiMetric) -> tuple[float | None, float | None]:
+        return baseline_bounds(metric)
+
 
 def analysis_choices(stage_id: int | None = None, tactic_id: int | None = None, architecture_id: int | None = None,
                      option_id: int | None = None, with_sources: bool = False) -> AnalysisChoices:
     """Return the form's choices; a selection that does not fit the one above it is dropped."""
     choices = AnalysisChoices(
         stages=list(db.session.scalars(select(PipelineStage).order_by(PipelineStage.id))),
-        countries=countries(),
+        countries=[(code, country_label(code, name)) for code, name in countries()],
     )
     if with_sources:
         choices.sources = list(db.session.scalars(select(TacticSource).order_by(TacticSource.title)))
@@ -264,9 +281,12 @@ def create_analysis(architecture_id: int | None, option_id: int | None, values: 
     by_metric = {metric.id: metric for metric in tactic.metrics}
     for item in values:
         metric = by_metric[item.metric_id]
+        reduction = reduction_for(architecture.id, option.id, metric.id)
         analysis.values.append(AnalysisMetricValue(
             metric=metric,
             baseline=float(item.baseline),
+            # A copy, so that later catalogue edits never change what this analysis shows.
+            expected_reduction=reduction.value,
             energy_price_eur_per_kwh=float(item.energy_price) if metric.is_energy else None,
             implementation_cost_eur=float(item.implementation_cost) if metric.is_energy else None,
         ))
@@ -312,41 +332,85 @@ def _check_values(tactic: Tactic, architecture: ModelArchitecture, option: Tacti
     return errors
 
 
+def baseline_bounds(metric: RoiMetric) -> tuple[float | None, float | None]:
+    """Return the inclusive range of a metric's valid baseline values; None means unbounded on that side.
+
+    An energy-related metric is also held to MIN_ENERGY_J_PER_INFERENCE and MAX_ENERGY_J_PER_INFERENCE.
+    """
+    low, high = metric.min_value, metric.max_value
+    if metric.is_energy:
+        low = MIN_ENERGY_J_PER_INFERENCE if low is None else max(low, MIN_ENERGY_J_PER_INFERENCE)
+        high = MAX_ENERGY_J_PER_INFERENCE if high is None else min(high, MAX_ENERGY_J_PER_INFERENCE)
+    return low, high
+
+
 def baseline_error(metric: RoiMetric, value: float | None) -> str | None:
     """Return why a baseline value is invalid for the metric, or None when it is valid."""
-    unit = f" {metric.unit}" if metric.unit else ""
     if value is None:
         return f"Enter the baseline {metric.name.lower()}{_in_unit(metric)}."
     if not math.isfinite(value):
         return f"{metric.name} must be a finite number{_in_unit(metric)}; got {value}."
-    if metric.is_energy and value <= 0:
-        return (f"{metric.name} must be a positive number of joules per inference; got {_plain(value)}. "
-                "Zero means not measured.")
-    if metric.min_value is not None and value < metric.min_value:
-        return f"{metric.name} must be at least {_plain(metric.min_value)}{unit}; got {_plain(value)}{unit}."
-    if metric.max_value is not None and value > metric.max_value:
-        return f"{metric.name} must be at most {_plain(metric.max_value)}{unit}; got {_plain(value)}{unit}."
+    if metric.is_energy:
+        return energy_error(value, metric.name, *baseline_bounds(metric))
+    return _range_error(metric.name, value, metric.min_value, metric.max_value, metric.unit)
+
+
+def energy_error(value: float, name: str = "Energy per inference", low: float = MIN_ENERGY_J_PER_INFERENCE,
+                 high: float = MAX_ENERGY_J_PER_INFERENCE) -> str | None:
+    """Return why an energy per inference in joules is invalid, or None when it lies in [low, high]."""
+    if not math.isfinite(value):
+        return f"{name} must be a finite number of joules per inference; got {value}."
+    message = _range_error(name, value, low, high, "J")
+    if message is None:
+        return None
+    if value == 0:
+        return f"{message} Zero means not measured."
+    if 0 < value < MIN_ENERGY_J_PER_INFERENCE:
+        return (f"{message} One 32-bit multiplication alone takes about 4 × 10⁻¹² J, so no model's inference "
+                "uses less than 1 nJ; check that the value is in joules.")
+    return message
+
+
+def energy_price_error(price: float | None) -> str | None:
+    """Return why an energy price in €/kWh is invalid, or None when it is valid."""
+    if price is None:
+        return "Enter the energy price in €/kWh."
+    if not math.isfinite(price) or price <= 0:
+        return f"The energy price must be a positive number of €/kWh; got {_plain(price)}."
+    if price > MAX_ENERGY_PRICE_EUR_PER_KWH:
+        return (f"The energy price must be at most {MAX_ENERGY_PRICE_EUR_PER_KWH:g} €/kWh; got {_plain(price)}. "
+                "For a price in €/MWh, divide it by 1,000.")
+    return None
+
+
+def implementation_cost_error(cost: float | None) -> str | None:
+    """Return why an implementation cost in € is invalid, or None when it is valid."""
+    if cost is None:
+        return "Enter the implementation cost in € (0 for a free tactic)."
+    if not math.isfinite(cost) or cost < 0:
+        return f"The implementation cost must be 0 € or more; got {_plain(cost)}."
+    if cost > MAX_IMPLEMENTATION_COST_EUR:
+        return f"The implementation cost must be at most {MAX_IMPLEMENTATION_COST_EUR:,.0f} €; got {_plain(cost)} €."
+    return None
+
+
+def _range_error(name: str, value: float, low: float | None, high: float | None, unit: str) -> str | None:
+    suffix = f" {unit}" if unit else ""
+    if low is not None and value < low:
+        return f"{name} must be at least {_plain(low)}{suffix}; got {_plain(value)}{suffix}."
+    if high is not None and value > high:
+        return f"{name} must be at most {_plain(high)}{suffix}; got {_plain(value)}{suffix}."
     return None
 
 
 def _cost_errors(metric: RoiMetric, item: MetricInput) -> dict[str, str]:
     errors = {}
-    price, cost = item.energy_price, item.implementation_cost
-    if price is None:
-        errors[f"price-{metric.id}"] = "Enter the energy price in €/kWh."
-    elif not math.isfinite(price) or price <= 0:
-        errors[f"price-{metric.id}"] = f"The energy price must be a positive number of €/kWh; got {_plain(price)}."
-    elif price > MAX_ENERGY_PRICE_EUR_PER_KWH:
-        errors[f"price-{metric.id}"] = (
-            f"The energy price must be at most {MAX_ENERGY_PRICE_EUR_PER_KWH:g} €/kWh; got {_plain(price)}. "
-            "For a price in €/MWh, divide it by 1,000.")
-    if cost is None:
-        errors[f"cost-{metric.id}"] = "Enter the implementation cost in € (0 for a free tactic)."
-    elif not math.isfinite(cost) or cost < 0:
-        errors[f"cost-{metric.id}"] = f"The implementation cost must be 0 € or more; got {_plain(cost)}."
-    elif cost > MAX_IMPLEMENTATION_COST_EUR:
-        errors[f"cost-{metric.id}"] = (
-            f"The implementation cost must be at most {MAX_IMPLEMENTATION_COST_EUR:,.0f} €; got {_plain(cost)}.")
+    price_message = energy_price_error(item.energy_price)
+    if price_message:
+        errors[f"price-{metric.id}"] = price_message
+    cost_message = implementation_cost_error(item.implementation_cost)
+    if cost_message:
+        errors[f"cost-{metric.id}"] = cost_message
     return errors
 
 
@@ -355,6 +419,9 @@ def _in_unit(metric: RoiMetric) -> str:
 
 
 def _plain(value: float) -> str:
+    """Format a number as typed, "5,000" or "0.25", and very small or large ones as "1 × 10⁻⁹"."""
+    if value != 0 and not 1e-4 <= abs(value) < 1e15:
+        return format_number(value, 6)
     return f"{value:,.10g}"
 
 
@@ -363,7 +430,11 @@ def _plain(value: float) -> str:
 
 @dataclass(frozen=True)
 class MetricRow:
-    """A metric of an analysis: its baseline, the expected reduction and the expected new value."""
+    """A metric of an analysis: its baseline, the expected reduction and the expected new value.
+
+    `reduction` is the catalogue's current figure (None once it is removed); `change` applies the
+    figure stored with the analysis, or the catalogue's for analyses saved before figures were stored.
+    """
 
     metric: RoiMetric
     value: AnalysisMetricValue
@@ -379,6 +450,16 @@ class MetricRow:
             return self.change.reduction <= 0
         return self.change.reduction >= 0
 
+    @property
+    def catalogue_changed(self) -> bool:
+        """Return True when the catalogue's figure now differs from the one this analysis was saved with."""
+        return (self.value.expected_reduction is not None and self.reduction is not None
+                and self.reduction.value != self.value.expected_reduction)
+
+    @property
+    def catalogue_removed(self) -> bool:
+        return self.reduction is None
+
 
 @dataclass(frozen=True)
 class EnergyBlock:
@@ -386,11 +467,21 @@ class EnergyBlock:
 
     metric: RoiMetric
     result: calculator.EnergyRoi
-    reduction: ExpectedReduction
 
     @property
     def series(self) -> list[calculator.EvolutionPoint]:
         return calculator.roi_series(self.result)
+
+    @property
+    def chart_span(self) -> int:
+        return calculator.chart_span(self.result)
+
+    @property
+    def chart_series(self) -> list[calculator.EvolutionPoint]:
+        """Return the ROI series over the charts' span (it differs from `series` for a tactic that never pays back)."""
+        if self.result.never_breaks_even:
+            return calculator.roi_series(self.result, self.chart_span)
+        return self.series
 
     @property
     def cost_change_percent(self) -> float | None:
@@ -417,6 +508,8 @@ class AnalysisReport:
     energy: list[EnergyBlock]
     intensity: calculator.IntensityFigure
     alternatives: list[tuple[TacticParameterOption, list[RoiAnalysis]]]
+    # Energy metrics with costs whose expected reduction is neither stored nor in the catalogue any more.
+    missing_reductions: list[RoiMetric] = field(default_factory=list)
 
     @property
     def tactic(self) -> Tactic:
@@ -431,6 +524,10 @@ class AnalysisReport:
         return any(row.reduction is not None and row.reduction.is_illustrative for row in self.rows)
 
     @property
+    def has_catalogue_changes(self) -> bool:
+        return any(row.change is not None and (row.catalogue_changed or row.catalogue_removed) for row in self.rows)
+
+    @property
     def title(self) -> str:
         return f"{self.tactic.name} ({self.analysis.option.label}) on {self.analysis.architecture.name}"
 
@@ -442,12 +539,12 @@ class AnalysisReport:
     def evolution_svg(self) -> Markup | None:
         if self.main is None:
             return None
-        return charts.roi_evolution_chart(self.main.series, self.main.result.break_even)
+        return charts.roi_evolution_chart(self.main.chart_series, self.main.result.break_even)
 
     def income_costs_svg(self) -> Markup | None:
         if self.main is None:
             return None
-        return charts.income_costs_chart(self.main.result)
+        return charts.income_costs_chart(self.main.result, self.main.chart_span)
 
 
 def get_analysis(analysis_id: int) -> RoiAnalysis | None:
@@ -459,15 +556,28 @@ def analysis_report(analysis: RoiAnalysis, inferences: int = calculator.DEFAULT_
     intensity = intensity_figure(analysis.country_code)
     rows: list[MetricRow] = []
     energy: list[EnergyBlock] = []
+    missing: list[RoiMetric] = []
     for value in analysis.values:
         reduction = reduction_for(analysis.architecture_id, analysis.option_id, value.metric_id)
-        change = calculator.metric_change(value.baseline, reduction.value) if reduction else None
+        fraction = _used_reduction(value, reduction)
+        change = calculator.metric_change(value.baseline, fraction) if fraction is not None else None
         rows.append(MetricRow(value.metric, value, reduction, change))
-        if reduction is not None and value.metric.is_energy and value.has_costs:
-            result = calculator.energy_roi(value.baseline, reduction.value, value.energy_price_eur_per_kwh,
-                                           value.implementation_cost_eur, inferences, intensity)
-            energy.append(EnergyBlock(value.metric, result, reduction))
-    return AnalysisReport(analysis, inferences, rows, energy, intensity, alternatives(analysis))
+        if not (value.metric.is_energy and value.has_costs):
+            continue
+        if fraction is None:
+            missing.append(value.metric)
+            continue
+        result = calculator.energy_roi(value.baseline, fraction, value.energy_price_eur_per_kwh,
+                                       value.implementation_cost_eur, inferences, intensity)
+        energy.append(EnergyBlock(value.metric, result))
+    return AnalysisReport(analysis, inferences, rows, energy, intensity, alternatives(analysis), missing)
+
+
+def _used_reduction(value: AnalysisMetricValue, reduction: ExpectedReduction | None) -> float | None:
+    """Return the figure stored with the analysis, else (older analyses) the catalogue's current one."""
+    if value.expected_reduction is not None:
+        return value.expected_reduction
+    return reduction.value if reduction is not None else None
 
 
 def alternatives(analysis: RoiAnalysis) -> list[tuple[TacticParameterOption, list[RoiAnalysis]]]:
@@ -490,6 +600,17 @@ def alternatives(analysis: RoiAnalysis) -> list[tuple[TacticParameterOption, lis
 # ---------------------------------------------------------------- repositories and comparison
 
 
+@dataclass(frozen=True)
+class AnalysisSummary:
+    """What tells listed analyses apart: the first energy metric's inputs and its break-even point.
+
+    `result` is None when the analysis has no energy metric with costs, or its expected reduction is gone.
+    """
+
+    value: AnalysisMetricValue | None
+    result: calculator.EnergyRoi | None
+
+
 @dataclass
 class Repository:
     """Analyses of one kind filtered by stage, tactic, architecture and option, with the filters' choices."""
@@ -505,6 +626,7 @@ class Repository:
     option: TacticParameterOption | None
     analyses: list[RoiAnalysis]
     total: int
+    summaries: dict[int, AnalysisSummary] = field(default_factory=dict)
 
 
 def browse(kind: str, stage_id: int | None = None, tactic_id: int | None = None,
@@ -551,10 +673,33 @@ def browse(kind: str, stage_id: int | None = None, tactic_id: int | None = None,
     ids = [row[0] for row in rows]
     analyses = list(db.session.scalars(
         select(RoiAnalysis).where(RoiAnalysis.id.in_(ids))
+        .options(selectinload(RoiAnalysis.values).selectinload(AnalysisMetricValue.metric))
         .order_by(RoiAnalysis.created_at.desc(), RoiAnalysis.id.desc()).limit(REPOSITORY_LIMIT)
     )) if ids else []
     return Repository(kind, stages, tactics, architectures, options, stage, tactic, architecture, option,
-                      analyses, len(ids))
+                      analyses, len(ids), summarize(analyses))
+
+
+def summarize(analyses: Sequence[RoiAnalysis]) -> dict[int, AnalysisSummary]:
+    """Return each analysis's summary by id: baseline energy, price, cost and break-even point."""
+    option_ids = {analysis.option_id for analysis in analyses}
+    catalogue = {
+        (reduction.architecture_id, reduction.option_id, reduction.metric_id): reduction
+        for reduction in db.session.scalars(select(ExpectedReduction).where(ExpectedReduction.option_id.in_(option_ids)))
+    } if option_ids else {}
+
+    summaries = {}
+    for analysis in analyses:
+        value = next((value for value in analysis.values if value.metric.is_energy and value.has_costs), None)
+        result = None
+        if value is not None:
+            reduction = catalogue.get((analysis.architecture_id, analysis.option_id, value.metric_id))
+            fraction = _used_reduction(value, reduction)
+            if fraction is not None:
+                result = calculator.energy_roi(value.baseline, fraction, value.energy_price_eur_per_kwh,
+                                               value.implementation_cost_eur)
+        summaries[analysis.id] = AnalysisSummary(value, result)
+    return summaries
 
 
 def _pick(items: list, wanted_id: int | None, auto: bool = False):

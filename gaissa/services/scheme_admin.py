@@ -250,8 +250,12 @@ def publish(phase: str, summary: str, author: User | None) -> RatingScheme:
 
 
 def draft_problems(draft: RatingScheme) -> list[str]:
-    """Return what prevents publishing the draft (invalid boundaries or weights, nothing weighted)."""
+    """Return what prevents publishing the draft (no difference, invalid boundaries or weights, nothing weighted)."""
     problems = []
+    base = latest_published(draft.phase)
+    if base is not None and not diff(base, draft):
+        problems.append(f"The draft is the same as {base.label}, so publishing it would only copy {base.label}. "
+                        "Change a weight or boundary first, or discard the draft.")
     for entry in draft.entries:
         try:
             check_boundaries(entry.direction, entry.boundaries)

@@ -9,14 +9,6 @@ from gaissa.models import RatingScheme, SchemeEntry, SchemeStatus
 from gaissa.services import units
 from gaissa.services.rating import MetricRule
 
-# Quantities for which zero means "not measured": energy, mass (emissions) and time.
-_ZERO_IS_MISSING_DIMENSIONS = {
-    "[mass] * [length] ** 2 / [time] ** 2",
-    "[mass]",
-    "[time]",
-}
-
-
 class SchemeNotFound(LookupError):
     pass
 
@@ -34,12 +26,18 @@ def current_scheme(phase: str) -> RatingScheme:
     return scheme
 
 
+_UNITS_WHERE_ZERO_IS_VALID = frozenset({"count", "score", "1", "", "%", "percent", "dimensionless"})
+
+
 @lru_cache(maxsize=256)
 def zero_is_missing(unit: str) -> bool:
-    """Return True when a zero value of this unit means "not measured" (energy, emissions, durations)."""
-    if not units.is_known_unit(unit):
-        return False
-    return units.dimensionality(unit) in _ZERO_IS_MISSING_DIMENSIONS
+    """Return True when a zero value of this unit means "not measured".
+
+    That holds for every physical quantity (energy, emissions, time, sizes, FLOPs, ratios of them);
+    only counts and scores can really be zero (no downloads, a useless model).
+    """
+    # Bytes are dimensionless in pint, so the counts and scores are named rather than detected.
+    return unit not in _UNITS_WHERE_ZERO_IS_VALID
 
 
 def rule_for(entry: SchemeEntry) -> MetricRule:

@@ -85,6 +85,19 @@ def revoke_token(user: User, token_id: int) -> ApiToken | None:
     return token
 
 
+def revoke_all_tokens(user: User) -> int:
+    """Revoke every active token of the user (after a password reset); return how many were active."""
+    active = list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ))
+    now = utcnow()
+    for token in active:
+        token.revoked_at = now
+    if active:
+        logger.info("Revoked %d API tokens of user %s", len(active), user.email)
+    return len(active)
+
+
 def authenticate(secret: str) -> ApiToken | None:
     """Return the active token with this secret whose user is active, or None."""
     if not secret.startswith(TOKEN_PREFIX):

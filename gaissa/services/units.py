@@ -6,6 +6,7 @@ dimensionless 0–1 figure, so that "95 %" becomes 0.95. `count` is pint's dimen
 """
 
 import math
+import re
 import tokenize
 from functools import lru_cache
 
@@ -26,6 +27,8 @@ def registry() -> pint.UnitRegistry:
 
 def is_known_unit(unit: str) -> bool:
     """Return True when pint can parse the unit string and reduce it to base dimensions."""
+    if not is_safe_unit(unit):
+        return False
     try:
         registry().parse_units(unit).dimensionality
     except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError, tokenize.TokenError,
@@ -42,6 +45,9 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     """Convert a number between two units, raising UnitError with both units named."""
     if from_unit == to_unit:
         return float(value)
+    for unit in (from_unit, to_unit):
+        if not is_safe_unit(unit):
+            raise UnitError(f"unsupported unit {unit!r}: use unit names with '/', '*' and one-digit powers")
     ureg = registry()
     try:
         converted = ureg.Quantity(value, from_unit).to(to_unit).magnitude
@@ -53,42 +59,76 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     return _tidy(float(converted))
 
 
+# A typed quantity: one plain number, then optionally a unit made of unit names joined by "/", "*", "·"
+# or spaces, each with an optional one-digit exponent ("m^2", "s**-1"). Anything else (arithmetic,
+# long exponents such as "9**9**9", thousands separators) is rejected before pint sees it, because
+# pint evaluates whole expressions and a short text could take minutes.
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_UNIT_NAME = r"(?:[A-Za-zµμΩ°%][A-Za-z0-9_µμΩ°%]*?)(?:(?:\^|\*\*)-?\d)?"
+_UNIT = rf"{_UNIT_NAME}(?:\s*[/*·]\s*{_UNIT_NAME}|\s+{_UNIT_NAME})*"
+_QUANTITY = re.compile(rf"^\s*(?P<number>{_NUMBER})?\s*(?P<unit>{_UNIT})?\s*$")
+_UNIT_ONLY = re.compile(rf"^\s*{_UNIT}\s*$")
+_GAS_SUFFIX = re.compile(r"\s*(?:CO2|CO₂)(?:e|eq|-eq)?\s*$", re.IGNORECASE)
+_AMBIGUOUS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def is_safe_unit(unit: str) -> bool:
+    """Return True when a unit string has the simple shape pint may be given (names, / and one-digit powers)."""
+    return bool(_UNIT_ONLY.match(unit or "")) and len(unit) <= 40
+
+
 def parse_quantity(text: str, unit: str) -> float:
     """Read a number typed by a user, with or without a unit, and return it in `unit`.
 
     "1.2 MWh" with unit kWh gives 1200.0; "0.5" gives 0.5 (already in `unit`); a decimal comma
-    ("0,5") is accepted when the text has no other comma.
+    ("0,5") is accepted. "1,500" is rejected as ambiguous (thousands or decimal separator).
     """
-    cleaned = text.strip().replace("\u00a0", " ")
+    original = text.strip()
+    cleaned = original.replace("\u00a0", " ").replace("\u202f", " ")
     if not cleaned:
         raise UnitError("no value given")
-    if cleaned.count(",") == 1 and "." not in cleaned:
-        cleaned = cleaned.replace(",", ".")
-    try:
-        number = float(cleaned)
-    except ValueError:
-        number = None
-    if number is not None:
-        return _finite(number)
+    wanted = _describe_unit(unit)
+    if cleaned.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise UnitError(f"{original!r} is not a finite number; enter a measured value")
+    number_part = cleaned.split()[0] if cleaned.split() else cleaned
+    if _AMBIGUOUS_COMMA.match(number_part):
+        raise UnitError(f"{original!r} is ambiguous: write {number_part.replace(',', '')} without separators, "
+                        f"or use a dot for decimals")
+    if re.match(r"^[+-]?\d+,\d+", number_part) and "." not in number_part:
+        cleaned = cleaned.replace(",", ".", 1)
+    # "10 kg CO2e" and "5 g CO₂eq" name the gas after the unit; the unit alone is the quantity.
+    cleaned = _GAS_SUFFIX.sub("", cleaned)
+    if len(cleaned) > 60:
+        raise UnitError(f"{original[:60]!r}… is too long for a value; enter a number such as '1.2 {wanted}'")
+    match = _QUANTITY.match(cleaned)
+    if match is None:
+        raise UnitError(f"{original!r} is not a number or a number with a unit such as '1.2 {wanted}'")
+    number_text, unit_text = match.group("number"), match.group("unit")
+    if number_text is None:
+        raise UnitError(f"{original!r} has no number; enter one such as '1.2 {wanted}'")
+    number = _finite(float(number_text), original)
+    if not unit_text:
+        return number
     ureg = registry()
     try:
-        quantity = ureg.Quantity(cleaned)
+        given = ureg.parse_units(unit_text.strip())
+        converted = ureg.Quantity(number, given).to(unit).magnitude
+    except pint.errors.DimensionalityError:
+        raise UnitError(f"{original!r} cannot be expressed in {wanted}") from None
     except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError, SyntaxError,
             tokenize.TokenError, OverflowError):
-        raise UnitError(f"{text.strip()!r} is not a number or a quantity with a unit such as '1.2 {unit}'") from None
-    if isinstance(quantity, (int, float)):
-        return _finite(float(quantity))
-    try:
-        if quantity.dimensionless and ureg.parse_units(unit).dimensionless:
-            return _finite(_tidy(float(quantity.to(unit).magnitude)))
-        return _finite(_tidy(float(quantity.to(unit).magnitude)))
-    except (pint.errors.DimensionalityError, OverflowError):
-        raise UnitError(f"{text.strip()!r} cannot be expressed in {unit}") from None
+        raise UnitError(f"{original!r} has an unknown unit {unit_text.strip()!r}; use a unit such as {wanted}") from None
+    return _finite(_tidy(float(converted)), original)
 
 
-def _finite(value: float) -> float:
+def _describe_unit(unit: str) -> str:
+    return "a plain number" if unit in ("count", "score", "1", "") else unit
+
+
+def _finite(value: float, text: str | None = None) -> float:
     if math.isnan(value) or math.isinf(value):
-        raise UnitError(f"{value} is not a finite number; enter a measured value")
+        shown = repr(text) if text is not None else str(value)
+        raise UnitError(f"{shown} is not a finite number; enter a measured value")
     return value
 
 

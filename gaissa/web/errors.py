@@ -24,7 +24,7 @@ def register(app: Flask) -> None:
             from gaissa.api.problems import problem_response
 
             return problem_response(error.code or 500, error.name, error.description)
-        return _error_response(error.code or 500, error.name, error.description)
+        return _error_response(error.code or 500, error.name, _page_message(error))
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
@@ -36,6 +36,20 @@ def register(app: Flask) -> None:
             return problem_response(500, "Internal Server Error", "The server failed to handle this request.")
         message = "Something went wrong on our side. Nothing was saved; try again in a moment."
         return _error_response(500, "Server error", message)
+
+
+# Messages for pages that abort without a description of their own, in place of Werkzeug's generic texts.
+_DEFAULT_MESSAGES = {
+    403: "Only QA managers can open this page. Log in with a QA manager account, or ask a QA manager for the role.",
+    404: "This page does not exist. Check the address, or start again from the home page.",
+}
+
+
+def _page_message(error: HTTPException) -> str:
+    """Return the error's own description, or a short actionable message when it has only Werkzeug's default."""
+    if error.description == type(error).description and error.code in _DEFAULT_MESSAGES:
+        return _DEFAULT_MESSAGES[error.code]
+    return error.description or ""
 
 
 def _error_response(status: int, title: str, message: str):

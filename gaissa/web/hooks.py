@@ -1,23 +1,30 @@
-"""Request hooks: public pages of a disabled tool answer 404, except for QA managers."""
+"""Request hooks: public pages of a disabled tool answer 404, except for QA managers, who see a banner."""
 
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 
 from gaissa.services import site
 
 # Blueprints whose public pages belong to a tool; the admin blueprints stay reachable for managers.
 TOOL_OF_BLUEPRINT = {"labeling": "label", "measure": "label", "roi": "roi"}
+TOOL_NAMES = {"label": "GAISSALabel", "roi": "the GAISSA ROI Analyzer"}
 
 
 def register(app: Flask) -> None:
     @app.before_request
     def hide_disabled_tools():
+        g.pop("switched_off_notice", None)
         tool = TOOL_OF_BLUEPRINT.get(request.blueprint or "")
         if tool is None or site.is_enabled(tool):
             return None
         if getattr(current_user, "is_authenticated", False) and current_user.is_manager:
+            # base.html shows this banner above the page.
+            name = TOOL_NAMES[tool]
+            g.switched_off_notice = (f"{name[:1].upper()}{name[1:]} is switched off for the public; you see it as a "
+                                     "QA manager. Switch it on again under Administration → Tool switches.")
             return None
-        abort(404)
+        abort(404, description=f"This page does not exist, or {TOOL_NAMES[tool]} is switched off on this site "
+                               "for now. Go to the home page for the tools that are available.")
 
     @app.after_request
     def set_security_headers(response):

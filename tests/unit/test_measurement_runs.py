@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from gaissa.services.connectors.http import AddressRateLimiter, Allowlist, OutboundPolicy, SafeHttpClient
-from gaissa.services.measurement.results import build_result
-from gaissa.services.measurement.runner import MeasurementFailed, run_measurement
+from gaissa.services.measurement.results import build_result, round_significant
+from gaissa.services.measurement.runner import MeasurementFailed, RunOutcome, Sample, run_measurement
 from gaissa.services.measurement.spec import EnergySource, MeasurementLimits, MeasurementSpec, validate
 from tests.measure_servers import (
     DigitsHandler,
@@ -162,8 +162,29 @@ def test_slow_endpoint_times_out():
             measure(MeasurementSpec(url=server.url(), inputs=("a",), warmup=2, requests=5, timeout_s=0.2, energy=T4))
 
     assert str(raised.value).startswith("The first request failed: 127.0.0.1:")
-    assert "did not respond within 0.2 s" in str(raised.value)
+    assert "did not respond within 0.2 s. Check the URL, method, body template and headers" in str(raised.value)
+    assert ".." not in str(raised.value)
     assert len(server.received) == 1
+
+
+def test_failure_summary_ends_each_sentence_once():
+    timed_out = "127.0.0.1:9 did not respond within 1 s."
+    samples = [Sample(index, 0, 0.0, 1.0, None, None, 0, None, timed_out) for index in range(3)]
+    outcome = RunOutcome(samples, [], 1.0, 0.0, "127.0.0.1", None)
+    spec = MeasurementSpec(url="http://127.0.0.1:9/", inputs=("a",), energy=T4)
+
+    with pytest.raises(MeasurementFailed) as raised:
+        build_result(spec, outcome, LIMITS)
+
+    assert str(raised.value) == ("All 3 measured requests failed. Most common error (3 of 3): 127.0.0.1:9 did not "
+                                 "respond within 1 s.")
+
+
+def test_draft_values_keep_six_significant_digits():
+    assert round_significant(0.614100538345) == 0.614101
+    assert round_significant(8.77286483349) == 8.77286
+    assert round_significant(1.23456789e-9) == 1.23457e-9
+    assert round_significant(123456789.0) == 123457000.0
 
 
 def test_failing_endpoint_stops_after_first_request():

@@ -142,8 +142,10 @@ def test_validate_accepts_and_tidies():
     ({"timeout_s": 0.0}, "timeout", "more than 0"),
     ({"timeout_s": math.nan}, "timeout", "more than 0"),
     ({"body_template": '{"text": "hello"}'}, "body_template", "no {{input}} placeholder"),
-    ({"body_template": '{"data": {{input}}}', "inputs": ("not json",)}, "body_template", "not valid JSON"),
-    ({"method": "GET"}, "body_template", "has no body"),
+    ({"body_template": '{"data": {{input}}}', "inputs": ("[1, 2]", "not json")}, "inputs",
+     "Input 2 ('not json') is not a JSON value, but the body template puts {{input}} outside quotes"),
+    ({"body_template": '{"data": {{input}}', "inputs": ("[1, 2]",)}, "body_template",
+     "The body template is not valid JSON (Expecting ',' delimiter at line 1, column 19), whatever the input."),
     ({"method": "GET", "body_template": ""}, "url", "put {{input}} in the URL"),
     ({"country": "Spain"}, "country", "ISO 3166 alpha-3"),
     ({"energy": EnergySource(method="guessed")}, "energy_method", "Choose whether"),
@@ -159,6 +161,21 @@ def test_validate_rejects(changes, field, message):
     errors = errors_of(spec(**changes))
 
     assert message in errors[field]
+
+
+def test_kserve_preset_with_text_blames_the_inputs():
+    errors = errors_of(spec(preset="kserve_v2", body_template=PRESETS["kserve_v2"].template, inputs=("hello world",)))
+
+    assert list(errors) == ["inputs"]
+    assert "Input 1 ('hello world') is not a JSON value" in errors["inputs"]
+    assert "Give each input as a JSON array or number" in errors["inputs"]
+
+
+def test_get_ignores_the_body_template():
+    checked = validate(spec(method="get", url="https://models.example.org/predict?text={{input}}"), MeasurementLimits())
+
+    assert checked.method == "GET"
+    assert checked.body_template == ""
 
 
 def test_validate_country_must_have_data():

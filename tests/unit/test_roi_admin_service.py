@@ -114,4 +114,4 @@ def test_delete_in_use_refused(cat, attribute):
 
 
 def test_delete_cited_source_refused(cat):
-    assert "cited by 2 expected reduction(s)" in rejected_errors(roi_admin.delete_row, cat.source)["form"]
+    assert "cited by 2 expected reductions;" in rejected_errors(roi_admin.delete_row, cat.source)["form"]

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from gaissa.extensions import db
 from gaissa.models.roi import AnalysisMetricValue, ExpectedReduction, RoiAnalysis, Tactic
+from gaissa.services import roi, roi_seed
 from gaissa.services import roi_catalogue as catalogue
-from gaissa.services import roi_seed
 from gaissa.services.roi_catalogue import AnalysisInputError, MetricInput
 from tests.roi_support import make_catalogue
 
@@ -117,7 +117,9 @@ def test_create_rejects_duplicate_metric(cat):
 @pytest.mark.parametrize(("changes", "field", "fragment"), [
     ({"energy": 5000.0}, "baseline-energy", "at most 2,000 J; got 5,000 J"),
     ({"time": -1.0}, "baseline-time", "at least 0 ms; got -1 ms"),
-    ({"energy": 0.0}, "baseline-energy", "positive number of joules"),
+    ({"energy": 0.0}, "baseline-energy", "at least 1 × 10⁻⁹ J; got 0 J. Zero means not measured."),
+    ({"energy": 1e-300}, "baseline-energy", "at least 1 × 10⁻⁹ J; got 1 × 10⁻³⁰⁰ J."),
+    ({"energy": -3.0}, "baseline-energy", "at least 1 × 10⁻⁹ J; got -3 J."),
     ({"energy": math.nan}, "baseline-energy", "finite"),
     ({"price": None}, "price-energy", "Enter the energy price"),
     ({"cost": None}, "cost-energy", "Enter the implementation cost"),
@@ -167,7 +169,7 @@ def test_choices_cascade(cat):
     assert choices.complete
     assert [metric.name for metric in choices.metrics] == ["Energy Consumption", "Inference Time"]
     assert choices.energy_metrics == [cat.energy]
-    assert ("ESP", "Spain") in choices.countries
+    assert ("ESP", "Spain (ESP)") in choices.countries
 
 
 def test_choices_drop_selections_that_do_not_fit(cat):
@@ -216,14 +218,86 @@ def test_report_uses_country_latest_year(cat):
     assert report.main.result.emissions.baseline_g == pytest.approx(expected)
 
 
-def test_report_marks_metric_without_reduction(cat):
+def test_report_keeps_stored_reduction_when_removed(cat):
     analysis = create(cat)
     db.session.delete(catalogue.reduction_for(cat.architecture.id, cat.option.id, cat.time.id))
     db.session.flush()
     report = catalogue.analysis_report(analysis)
     time_row = [row for row in report.rows if row.metric is cat.time][0]
     assert time_row.reduction is None
-    assert time_row.change is None
+    assert time_row.change.reduction == 0.20
+    assert time_row.catalogue_removed
+    assert report.has_catalogue_changes
+
+
+def test_report_of_older_analysis_without_reduction(cat):
+    analysis = create(cat)
+    for value in analysis.values:
+        value.expected_reduction = None
+    db.session.delete(catalogue.reduction_for(cat.architecture.id, cat.option.id, cat.energy.id))
+    db.session.flush()
+    report = catalogue.analysis_report(analysis)
+    energy_row = [row for row in report.rows if row.metric is cat.energy][0]
+    assert energy_row.change is None
+    assert report.energy == []
+    assert report.missing_reductions == [cat.energy]
+
+
+def test_create_stores_expected_reductions(cat):
+    analysis = create(cat)
+    assert [value.expected_reduction for value in analysis.values] == [0.30, 0.20]
+
+
+def test_catalogue_edit_keeps_saved_figures(cat):
+    analysis = create(cat)
+    before = catalogue.analysis_report(analysis).main.result
+    catalogue.reduction_for(cat.architecture.id, cat.option.id, cat.energy.id).value = 1.0
+    db.session.flush()
+
+    report = catalogue.analysis_report(analysis)
+    after = report.main.result
+    assert (after.reduction, after.break_even, after.roi) == (before.reduction, before.break_even, before.roi)
+    energy_row = report.rows[0]
+    assert energy_row.change.reduction == 0.30
+    assert energy_row.catalogue_changed
+    assert not report.rows[1].catalogue_changed
+
+
+def test_older_analysis_follows_catalogue(cat):
+    analysis = create(cat)
+    analysis.values[0].expected_reduction = None
+    catalogue.reduction_for(cat.architecture.id, cat.option.id, cat.energy.id).value = 0.5
+    db.session.flush()
+    report = catalogue.analysis_report(analysis)
+    assert report.main.result.reduction == 0.5
+    assert not report.rows[0].catalogue_changed
+
+
+def test_report_of_tiny_stored_baseline(cat):
+    # Stored before the lower bound existed: the exact break-even point (about 6 × 10^310) is beyond
+    # any float, yet the report, its series and its charts are computed.
+    analysis = create(cat)
+    analysis.values[0].baseline = 1e-300
+    db.session.flush()
+    report = catalogue.analysis_report(analysis)
+    result = report.main.result
+    assert result.break_even > 10**310
+    assert result.breaks_even_beyond_workloads
+    assert report.main.series[-1].inferences <= roi.MAX_SERIES_SPAN
+    assert "<svg" in report.evolution_svg()
+    assert "<svg" in report.income_costs_svg()
+
+
+def test_baseline_bounds_of_energy_metric(cat):
+    assert catalogue.baseline_bounds(cat.energy) == (1e-9, 2000.0)
+    assert catalogue.baseline_bounds(cat.time) == (0.0, 1000.0)
+    cat.energy.min_value, cat.energy.max_value = None, None
+    assert catalogue.baseline_bounds(cat.energy) == (1e-9, 1e6)
+
+
+def test_country_label_hides_owid_codes():
+    assert catalogue.country_label("ESP", "Spain") == "Spain (ESP)"
+    assert catalogue.country_label("OWID_KOS", "Kosovo") == "Kosovo"
 
 
 def test_report_lists_alternatives(cat):
@@ -254,6 +328,16 @@ def test_browse_auto_selects_single_choices(cat):
     assert repository.option is cat.option
     assert repository.analyses == [analysis]
     assert catalogue.browse("research").analyses == []
+
+
+def test_browse_summarizes_each_analysis(cat):
+    cheap = create(cat, values=cat.values(cost=10.0))
+    costly = create(cat, values=cat.values(energy=200.0, cost=10_000.0))
+    summaries = catalogue.browse("calculation").summaries
+    assert summaries[cheap.id].value.implementation_cost_eur == 10.0
+    assert summaries[cheap.id].result.break_even == 6_000_000
+    assert summaries[costly.id].value.baseline == 200.0
+    assert summaries[costly.id].result.break_even == 3_000_000_000
 
 
 def test_browse_filters_by_option(cat):

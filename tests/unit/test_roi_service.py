@@ -380,10 +380,45 @@ def test_break_even_rejects_non_finite():
         roi.break_even_inferences(math.nan, 1.0, 0.5)
 
 
-def test_income_costs_span():
-    assert roi.income_costs_span(None) == 2_000_000
-    assert roi.income_costs_span(0) == 2_000_000
-    assert roi.income_costs_span(600_000_000) == 1_200_000_000
+def test_chart_span_twice_break_even():
+    assert roi.chart_span(energy_roi(100, 0.3, 0.2, 1000, intensity=WORLD)) == 1_200_000_000
+
+
+def test_chart_span_free_tactic():
+    assert roi.chart_span(energy_roi(100, 0.3, 0.2, 0, intensity=WORLD)) == 2_000_000
+
+
+def test_chart_span_never_pays_back():
+    # 10 × 1000 € / (120 J × 0.2 €/kWh / 3.6e6 J/kWh) = 1.5 × 10^9, rounded up to 2 × 10^9.
+    result = energy_roi(100, -0.2, 0.2, 1000, intensity=WORLD)
+    assert roi.chart_span(result) == 2_000_000_000
+    points = roi_series(result, roi.chart_span(result))
+    assert points[-1].inferences == 2_000_000_000
+    assert points[-1].roi > -0.25
+
+
+def test_chart_span_never_and_free_uses_workload():
+    result = energy_roi(100, -0.2, 0.2, 0, inferences=5_000_000, intensity=WORLD)
+    assert roi.chart_span(result) == 5_000_000
+
+
+def test_series_of_huge_break_even_is_capped():
+    # 1e-300 J per inference: the exact break-even point is about 6 × 10^310, past any float.
+    result = energy_roi(1e-300, 0.5, 0.2, 1000, intensity=WORLD)
+    assert result.break_even > 10**310
+    assert result.breaks_even_beyond_workloads
+    points = roi_series(result)
+    assert points[-1].inferences == roi.MAX_SERIES_SPAN
+    assert all(point.roi is not None and math.isfinite(point.roi) for point in points)
+    assert roi.chart_span(result) == roi.MAX_SERIES_SPAN
+
+
+@pytest.mark.parametrize(("count", "text"), [
+    (1, "1"), (600_000_000, "600,000,000"), (10**15, "1,000,000,000,000,000"),
+    (10**15 + 1, "1.00 × 10¹⁵"), (6 * 10**310 + 12345, "6.00 × 10³¹⁰"), (3_599_999 * 10**330, "3.60 × 10³³⁶"),
+])
+def test_format_count(count, text):
+    assert roi.format_count(count) == text
 
 
 def test_gasoline_equivalence_uses_epa_factor():

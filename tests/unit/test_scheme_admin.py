@@ -68,13 +68,26 @@ def test_diff_reports_added_and_removed(app):
 
 def test_draft_problems(app):
     draft = scheme_admin.get_or_create_draft("inference")
-    assert scheme_admin.draft_problems(draft) == []
     entry = next(e for e in draft.entries if e.metric_key == "latency")
+    entry.b1 = 9.0
+    assert scheme_admin.draft_problems(draft) == []
     entry.b2 = 5.0
     entry.weight = -1.0
     problems = scheme_admin.draft_problems(draft)
     assert any("Latency: boundaries of a lower-is-better metric must increase strictly" in p for p in problems)
     assert any("Latency: the weight must be a number ≥ 0; got -1.0." in p for p in problems)
+
+
+def test_unchanged_draft_cannot_be_published(app):
+    draft = scheme_admin.get_or_create_draft("inference")
+
+    problems = scheme_admin.draft_problems(draft)
+
+    assert problems == ["The draft is the same as v1, so publishing it would only copy v1. Change a weight or "
+                        "boundary first, or discard the draft."]
+    with pytest.raises(scheme_admin.SchemeError, match="The draft is the same as v1"):
+        scheme_admin.publish("inference", "Nothing changed", None)
+    assert scheme_admin.latest_published("inference").version == 1
 
 
 def test_regrade_under_converts_units_and_keeps_stored_grades(app):
@@ -140,7 +153,42 @@ def test_slugify_key(name, key):
 def test_preview_scale_segments():
     preview = metric_admin.preview_scale("lower_is_better", ["1", "2.5", "10", "1e3"], "kWh")
     assert [(s.letter, s.text) for s in preview.segments] == [
-        ("A", "≤ 1 kWh"), ("B", "≤ 2.5 kWh"), ("C", "≤ 10 kWh"), ("D", "≤ 1000 kWh"), ("E", "> 1000 kWh")]
+        ("A", "≤ 1 kWh"), ("B", "≤ 2.5 kWh"), ("C", "≤ 10 kWh"), ("D", "≤ 1,000 kWh"), ("E", "> 1,000 kWh")]
     assert metric_admin.preview_scale("higher_is_better", ["4", "3", "2", "1"], "count").segments[4].text == "< 1"
     assert metric_admin.preview_scale("lower_is_better", ["1", "", "3", "4"], "kWh").error.startswith("Enter the four")
     assert "increase strictly" in metric_admin.preview_scale("lower_is_better", ["1", "1", "3", "4"], "").error
+
+
+def test_preview_scale_formats_numbers_like_the_site():
+    preview = metric_admin.preview_scale("lower_is_better", ["1e-6", "0.00025", "0.123456", "25000"], "kWh")
+
+    assert [segment.text for segment in preview.segments] == [
+        "≤ 1 × 10⁻⁶ kWh", "≤ 0.00025 kWh", "≤ 0.123456 kWh", "≤ 25,000 kWh", "> 25,000 kWh"]
+
+
+def test_preview_scale_rejects_out_of_range_boundaries():
+    negative = metric_admin.preview_scale("lower_is_better", ["-1", "1", "2", "3"], "kWh")
+    score = metric_admin.preview_scale("higher_is_better", ["8", "7", "6", "5"], "score")
+
+    assert negative.segments == []
+    assert negative.error == "Boundary 1 must be ≥ 0, because an energy cannot be negative; got -1 kWh."
+    assert score.error.startswith("Boundary 1 must be from 0 to 1, the range of a score; got 8.")
+
+
+@pytest.mark.parametrize(("unit", "message"), [
+    ("kwh", "The unit 'kwh' is not known; did you mean kWh?"),
+    ("KWh", "did you mean kWh?"),
+    ("mwh", "did you mean mWh or MWh?"),
+    ("gflops", "did you mean GFLOPs?"),
+    ("kWhh", "did you mean kWh?"),
+    ("bananas", "The unit 'bananas' is not known. Use a unit such as kWh"),
+    ("mb", "The unit 'mb' means millibarn; did you mean MB?"),
+])
+def test_unit_errors_suggest_the_spelling(app, unit, message):
+    data = metric_admin.MetricInput(name="Storage", unit=unit, direction="lower_is_better", weight="0.1",
+                                    b1="1", b2="2", b3="3", b4="4")
+
+    with pytest.raises(metric_admin.MetricInputError) as raised:
+        metric_admin.clean(data, "inference")
+
+    assert message in raised.value.errors["unit"]

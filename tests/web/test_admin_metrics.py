@@ -115,6 +115,37 @@ def test_key_collision_is_a_field_error(manager):
     assert scheme_admin.draft_of("inference") is None
 
 
+def test_duplicate_name_in_phase_is_a_field_error(manager):
+    response = post(manager, "/admin/metrics/new?phase=training", metric_form(name="  training ENERGY "))
+    text = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert ("The training metric &#39;Training energy&#39; (key energy) already has this name; choose another name"
+            in text)
+    assert 'id="name-error"' in text
+    assert metric("training_energy") is None
+    assert scheme_admin.draft_of("training") is None
+
+
+def test_same_name_in_other_phase_is_allowed(manager):
+    response = post(manager, "/admin/metrics/new?phase=inference", metric_form(name="Training energy"))
+
+    assert response.status_code == 303
+    assert metric("training_energy").phase == "inference"
+
+
+def test_rename_to_a_taken_name_is_refused(manager):
+    latency = metric("latency")
+    form = metric_form(name="Energy per inference", unit="ms", weight="0.2", b1="10", b2="50", b3="200", b4="1000")
+
+    response = post(manager, f"/admin/metrics/{latency.id}", form)
+
+    assert response.status_code == 400
+    assert "already has this name" in response.get_data(as_text=True)
+    db.session.refresh(latency)
+    assert latency.name == "Latency"
+
+
 def test_name_without_letters_is_rejected(manager):
     response = post(manager, "/admin/metrics/new?phase=inference", metric_form(name="日本語"))
     assert response.status_code == 400
@@ -135,6 +166,16 @@ def test_name_without_letters_is_rejected(manager):
     ({"unit": ""}, "unit", "Enter the unit of the values."),
     ({"direction": "sideways"}, "direction", "Choose whether lower or higher values are better."),
     ({"name": ""}, "name", "Enter the metric&#39;s name"),
+    ({"unit": "kwh"}, "unit", "The unit &#39;kwh&#39; is not known; did you mean kWh? Units are case-sensitive"),
+    ({"b1": "-1"}, "b1", "Boundary 1 must be ≥ 0, because an energy cannot be negative; got -1 kWh."),
+    ({"unit": "g", "b1": "-0.5"}, "b1", "Boundary 1 must be ≥ 0, because a mass cannot be negative"),
+    ({"unit": "s", "b1": "-0.5"}, "b1", "because a time cannot be negative"),
+    ({"unit": "count", "b1": "-3"}, "b1", "because a count cannot be negative; got -3."),
+    ({"unit": "MB", "b1": "-3"}, "b1", "because a data size cannot be negative"),
+    ({"unit": "score", "b1": "0.1", "b2": "0.2", "b3": "5", "b4": "8"}, "b3",
+     "Boundary 3 must be from 0 to 1, the range of a score; got 5. For percentages use the unit %."),
+    ({"unit": "%", "b4": "120"}, "b4", "Boundary 4 must be from 0 to 100, the range of a percentage; got 120."),
+    ({"weight": "1e308"}, "weight", "The weight must be at most 1000; got 1e+308."),
 ])
 def test_invalid_input_is_reported_at_the_field(manager, changes, field, message):
     response = post(manager, "/admin/metrics/new?phase=inference", metric_form(**changes))
@@ -164,6 +205,22 @@ def test_higher_is_better_needs_decreasing_boundaries(manager):
     form = metric_form(name="Throughput", unit="count", direction="higher_is_better", b1="1000", b2="100", b3="10", b4="1")
     assert post(manager, "/admin/metrics/new?phase=inference", form).status_code == 303
     assert scheme_admin.working_entry("inference", "throughput").boundaries == (1000.0, 100.0, 10.0, 1.0)
+
+
+def test_boundary_limits_accept_the_edges(manager):
+    score = metric_form(name="Accuracy score", unit="score", direction="higher_is_better", weight="1000",
+                        b1="1", b2="0.9", b3="0.5", b4="0")
+    energy = metric_form(b1="0")
+
+    assert post(manager, "/admin/metrics/new?phase=inference", score).status_code == 303
+    assert post(manager, "/admin/metrics/new?phase=inference", energy).status_code == 303
+    assert scheme_admin.working_entry("inference", "accuracy_score").weight == 1000.0
+
+
+def test_weight_help_names_the_maximum(manager):
+    page = manager.get("/admin/metrics/new?phase=inference").get_data(as_text=True)
+
+    assert "relative to the other weights, from 0 to 1,000." in page
 
 
 def test_zero_weight_is_allowed_and_explained(manager):
@@ -248,7 +305,7 @@ def test_preview_shows_five_segments(manager):
         "name": "Énergie par requête"})
     text = response.get_data(as_text=True)
     assert "<html" not in text
-    for letter, label in zip("ABCDE", ("≤ 1 J", "≤ 10 J", "≤ 100 J", "≤ 1000 J", "&gt; 1000 J")):
+    for letter, label in zip("ABCDE", ("≤ 1 J", "≤ 10 J", "≤ 100 J", "≤ 1,000 J", "&gt; 1,000 J")):
         assert f'<div class="grade-{letter}"><strong>{letter}</strong>{label}</div>' in text
     assert "key-preview" not in text
 

@@ -1,5 +1,7 @@
 """The rating-scheme screen: the draft, its differences and impact, publication, discarding, past versions."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -144,6 +146,22 @@ def test_publish_without_draft_is_refused(manager):
     response = post(manager, "/admin/schemes/publish", {"phase": "inference", "summary": "Nothing"})
     assert response.status_code == 400
     assert "There is no inference draft to publish" in response.get_data(as_text=True)
+
+
+def test_unchanged_draft_cannot_be_published(manager):
+    post(manager, f"/admin/metrics/{latency_id()}", latency_form(b1="5"))
+    post(manager, f"/admin/metrics/{latency_id()}", latency_form(b1="10"))
+    page = manager.get("/admin/schemes?phase=inference").get_data(as_text=True)
+
+    response = post(manager, "/admin/schemes/publish", {"phase": "inference", "summary": "Same again"})
+
+    assert scheme_admin.draft_of("inference") is not None
+    assert "No difference." in page
+    assert "The draft is the same as v1, so publishing it would only copy v1." in page
+    assert re.search(r"<button type=\"submit\" disabled>Publish as v2</button>", page)
+    assert response.status_code == 400
+    assert "Nothing was published. The draft is the same as v1" in response.get_data(as_text=True)
+    assert scheme_admin.latest_published("inference").version == 1
 
 
 def test_draft_with_all_weights_zero_cannot_be_published(manager):

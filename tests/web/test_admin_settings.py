@@ -47,6 +47,31 @@ def test_disabling_label_hides_it_from_the_public(manager, app):
     assert manager.get("/gaissalabel/").status_code == 200
 
 
+def test_disabled_tool_shows_managers_a_banner(manager, app):
+    post(manager, "/admin/settings", {"roi_enabled": "y"})
+
+    label_page = manager.get("/gaissalabel/").get_data(as_text=True)
+    measure_page = manager.get("/gaissalabel/measure/").get_data(as_text=True)
+    roi_page = manager.get("/roi/").get_data(as_text=True)
+
+    banner = "GAISSALabel is switched off for the public; you see it as a QA manager."
+    assert banner in label_page
+    assert banner in measure_page
+    assert "switched off" not in roi_page
+
+
+def test_disabled_tool_tells_the_public_why(manager, app):
+    post(manager, "/admin/settings", {"label_enabled": "y"})
+
+    response = public_get(app, "/roi/")
+    text = response.get_data(as_text=True)
+
+    assert response.status_code == 404
+    assert ("This page does not exist, or The GAISSA ROI Analyzer is switched off" not in text)
+    assert "This page does not exist, or the GAISSA ROI Analyzer is switched off on this site for now." in text
+    assert "The requested URL was not found" not in text
+
+
 def test_disabling_roi_hides_it_from_the_public(manager, app):
     post(manager, "/admin/settings", {"label_enabled": "y"})
     assert public_get(app, "/roi/").status_code == 404

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from gaissa.extensions import db
 from gaissa.models import AuditEntry, Role, User
-from gaissa.services import accounts, audit
+from gaissa.services import accounts, audit, tokens
 from tests.web.admin_support import (  # noqa: F401  (fast_password_hashing is an autouse fixture)
     HTMX,
     csrf_token_in_fresh_context,
@@ -79,7 +79,10 @@ def test_invite_rejects_bad_and_taken_emails(manager):
 
 
 def test_invite_page_and_fragment(manager):
-    assert "Create the account" in manager.get("/admin/users/invite").get_data(as_text=True)
+    page = manager.get("/admin/users/invite").get_data(as_text=True)
+    assert "Create the account" in page
+    assert '<option selected value="user">User</option>' in page
+    assert '<option value="qa_manager">QA manager</option>' in page
     assert "<html" not in manager.get("/admin/users/invite", headers=HTMX).get_data(as_text=True)
 
 
@@ -158,6 +161,36 @@ def test_reset_password_disables_the_old_one(manager, app):
     assert accounts.authenticate(user.email, "a fresh passphrase") is not None
 
 
+def test_reset_password_revokes_api_tokens(manager, app):
+    user = make_user()
+    first = tokens.create_token(user, "laptop")
+    second = tokens.create_token(user, "CI")
+    tokens.revoke_token(user, second.token.id)
+    db.session.commit()
+    assert tokens.authenticate(first.secret) is not None
+
+    response = post(manager, f"/admin/users/{user.id}/reset-password")
+    text = response.get_data(as_text=True)
+
+    assert ("Their old password no longer works, their sessions are ended and their 1 API token is revoked."
+            in text)
+    assert tokens.authenticate(first.secret) is None
+    db.session.refresh(first.token)
+    assert first.token.revoked_at is not None
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "reset_password"))
+    assert entry.summary == "Reset the password of someone@example.org and revoked 1 API token"
+    api = app.test_client().get("/api/v1/models", headers={"Authorization": f"Bearer {first.secret}"})
+    assert api.status_code == 401
+
+
+def test_user_detail_says_reset_revokes_tokens(manager):
+    user = make_user()
+
+    page = manager.get(f"/admin/users/{user.id}").get_data(as_text=True)
+
+    assert "revokes their API tokens" in page
+
+
 def test_new_link_only_for_users_without_password(manager):
     invited = accounts.create_user("invited@example.org", None)
     done = make_user()
@@ -205,7 +238,36 @@ def test_audit_log_filters_by_date(manager):
     post(manager, "/admin/settings", {"label_enabled": "y"})
     assert "1 entry." in manager.get("/admin/audit?since=2000-01-01", headers=HTMX).get_data(as_text=True)
     assert "0 entries." in manager.get("/admin/audit?until=2000-01-01", headers=HTMX).get_data(as_text=True)
-    assert "1 entry." in manager.get("/admin/audit?since=not-a-date", headers=HTMX).get_data(as_text=True)
+
+
+def test_audit_invalid_date_is_named_at_its_field(manager):
+    post(manager, "/admin/settings", {"label_enabled": "y"})
+
+    page = manager.get("/admin/audit?since=2024-13-01").get_data(as_text=True)
+    fragment = manager.get("/admin/audit?since=not-a-date", headers=HTMX).get_data(as_text=True)
+
+    assert 'id="audit-since-error">The From date &#39;2024-13-01&#39; is not a date; enter it as YYYY-MM-DD' in page
+    assert 'aria-invalid="true" aria-describedby="audit-since-error"' in page
+    assert 'value="2024-13-01"' in page
+    assert "No entries are listed: correct the dates marked in the filter." in page
+    assert "<html" not in fragment
+    assert '<div id="audit-since-message" hx-swap-oob="true"><p class="field-error"' in fragment
+    assert "The From date &#39;not-a-date&#39; is not a date" in fragment
+    assert '<div id="audit-until-message" hx-swap-oob="true"></div>' in fragment
+    assert "entry." not in fragment
+
+
+def test_audit_from_after_to_is_explained(manager):
+    post(manager, "/admin/settings", {"label_enabled": "y"})
+
+    fragment = manager.get("/admin/audit?since=2025-05-01&until=2025-01-01", headers=HTMX).get_data(as_text=True)
+    valid = manager.get("/admin/audit?since=2000-01-01&until=2999-12-31", headers=HTMX).get_data(as_text=True)
+
+    assert ("The To date (2025-01-01) is before the From date (2025-05-01), so no entry can match; swap the two "
+            "dates.") in fragment
+    assert "0 entries." not in fragment
+    assert "1 entry." in valid
+    assert '<div id="audit-since-message" hx-swap-oob="true"></div>' in valid
 
 
 def test_audit_entry_shows_before_and_after(manager):

@@ -34,8 +34,32 @@ def login(client, email=MANAGER_EMAIL, password=PASSWORD, next_url=None):
 
 def test_login_page_renders(client):
     response = client.get("/auth/login")
+    text = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'autocomplete="current-password"' in response.get_data(as_text=True)
+    assert 'autocomplete="current-password"' in text
+    assert "Log in to save evaluations under your account and to create API tokens." in text
+    assert "QA managers log in here" not in text
+
+
+def test_plain_user_gets_an_actionable_403(client):
+    make_user("user@example.org", role=Role.USER)
+    login(client, "user@example.org")
+
+    page = client.get("/admin/metrics").get_data(as_text=True)
+    fragment = client.get("/admin/metrics", headers=HTMX).get_data(as_text=True)
+
+    assert "403 · Forbidden" in page
+    assert "Only QA managers can open this page." in page
+    assert "You don&#39;t have the permission" not in page
+    assert "<html" not in fragment
+    assert "Only QA managers can open this page." in fragment
+
+
+def test_unknown_page_gets_a_short_404(client):
+    page = client.get("/no-such-page").get_data(as_text=True)
+
+    assert "This page does not exist. Check the address, or start again from the home page." in page
+    assert "The requested URL was not found" not in page
 
 
 def test_manager_login_lands_on_admin(client):
@@ -162,6 +186,24 @@ def test_logout_ends_the_session_cookie_for_good(app, client):
     assert user.session_token != token_before
     # Replaying the cookie that was valid before the logout no longer signs anyone in.
     assert request_in_fresh_context(app, replay, "GET", "/admin/").status_code == 303
+
+
+def test_logout_says_it_ends_every_session(client):
+    make_user()
+    login(client)
+
+    response = post(client, "/auth/logout", follow_redirects=True)
+
+    assert "You are logged out on every device where you were logged in." in response.get_data(as_text=True)
+
+
+def test_account_page_explains_logout(client):
+    make_user()
+    login(client)
+
+    page = client.get("/auth/account").get_data(as_text=True)
+
+    assert "Logging out ends your sessions on every device" in page
 
 
 def test_logout_requires_csrf(client):

@@ -259,3 +259,30 @@ def test_label_page_cache_follows_catalogue_edits(client):
     second = client.get(label_path(evaluation)).get_data(as_text=True)
     assert "A freshly edited description" not in first
     assert "A freshly edited description" in second
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "message"),
+    [
+        ("value-performance_score", "93", "is a score from 0 to 1; got 93"),
+        ("value-downloads", "2.5", "must be a whole number"),
+        ("value-energy", "9**9**9 kWh", "is not a number"),
+        ("value-duration", "0", "which means it was not measured"),
+    ],
+)
+def test_form_rejects_out_of_range_values(client, field, text, message):
+    model = evaluations.create_model("ranges")
+    db.session.commit()
+    response = client.post("/gaissalabel/training/new", data={"csrf_token": csrf_token(client), "model_id": model.id,
+                                                              field: text})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True).replace("&#39;", "'")
+
+
+def test_zero_file_size_rejected(client):
+    model = evaluations.create_model("zero-size")
+    db.session.commit()
+    response = client.post("/gaissalabel/inference/new", data={"csrf_token": csrf_token(client), "model_id": model.id,
+                                                               "value-file_size": "0"})
+    assert response.status_code == 422
+    assert "not measured" in response.get_data(as_text=True)

@@ -124,7 +124,8 @@ def test_measurement_end_to_end(client, caplog):
     assert draft.source == "endpoint"
     assert draft.inference_count == 20
     assert draft.values["energy_per_inference"] > 0
-    assert draft.values["latency"] == pytest.approx(job.result["latency_ms"]["mean"])
+    assert draft.values["latency"] == pytest.approx(job.result["latency_ms"]["mean"], rel=1e-5)
+    assert job.message == "Finished: 20 of 20 measured requests succeeded."
     assert draft.value_provenance["energy_per_inference"]["method"] == "estimated"
     assert draft.value_provenance["energy_per_inference"]["power_w"] == 70
     assert draft.value_provenance["latency"] == {**draft.value_provenance["latency"], "kind": "endpoint",
@@ -167,6 +168,82 @@ def test_use_results_opens_prefilled_form(client):
 
     assert evaluations.format_for_input(draft.values["energy_per_inference"]) in page
     assert evaluations.format_for_input(draft.values["latency"]) in page
+
+
+def test_draft_values_are_rounded_and_samples_kept(client):
+    with serving(DigitsHandler) as server:
+        response = client.post(FORM_URL, data=form_data(client, server.url("/predict")))
+    job = db.session.get(Job, job_id_of(response))
+    draft = db.session.get(EvaluationDraft, job.result["draft_id"])
+    energy = job.result["energy"]["joules_per_inference"]
+    latency = job.result["latency_ms"]["mean"]
+
+    assert draft.values["energy_per_inference"] == float(f"{energy:.6g}")
+    assert draft.values["latency"] == float(f"{latency:.6g}")
+    assert draft.measurement["summary"]["energy"]["joules_per_inference"] == energy
+    assert draft.measurement["summary"]["latency_ms"]["mean"] == latency
+    assert len(draft.measurement["samples"]) == 20
+    form = client.get(f"/gaissalabel/inference/new?draft={draft.id}").get_data(as_text=True)
+    assert f'value="{float(f"{energy:.6g}"):.12g}"' in form
+
+
+def test_kserve_preset_with_text_points_at_the_inputs(client):
+    kserve = measurement.PRESETS["kserve_v2"].template
+    response = client.post(FORM_URL, data=form_data(client, "http://127.0.0.1:9/v2/models/m/infer", preset="kserve_v2",
+                                                     body_template=kserve, inputs="hello world"))
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 422
+    assert '<p class="field-error" id="inputs-error">Input 1 (&#39;hello world&#39;) is not a JSON value' in page
+    assert 'id="body_template-error"' not in page
+    assert 'aria-invalid="true" aria-describedby="inputs-error"' in page
+    assert count(Job) == 0
+
+
+def test_get_ignores_the_prefilled_body(client):
+    with serving(EchoHandler) as server:
+        response = client.post(FORM_URL, data=form_data(client, server.url("/predict?text={{input}}"), method="GET",
+                                                        inputs="hello world", warmup="0", requests="3"))
+    job = db.session.get(Job, job_id_of(response))
+    page = client.get(f"/gaissalabel/measure/jobs/{job.id}").get_data(as_text=True)
+    form = client.get(FORM_URL).get_data(as_text=True)
+
+    assert job.state == JobState.SUCCEEDED
+    assert [request["method"] for request in server.received] == ["GET"] * 3
+    assert server.received[0]["body"] == b""
+    assert server.received[0]["path"] == "/predict?text=hello%20world"
+    assert job.params["body_template"] == ""
+    assert "GET requests carry no body, so each input was sent in the URL and the body template was not used." in page
+    assert "a GET request has no body, so the body template is then ignored" in form
+
+
+def test_starts_are_rate_limited_per_address(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "MEASURE_STARTS_PER_HOUR", 2)
+    with serving(EchoHandler) as server:
+        settings = {"inputs": "a", "warmup": "0", "requests": "2"}
+        started = [client.post(FORM_URL, data=form_data(client, server.url(), **settings)) for _ in range(2)]
+        refused = client.post(FORM_URL, data=form_data(client, server.url(), **settings))
+        elsewhere = client.post(FORM_URL, data=form_data(client, server.url(), **settings),
+                                environ_overrides={"REMOTE_ADDR": "198.51.100.7"})
+    page = refused.get_data(as_text=True)
+
+    assert [response.status_code for response in started] == [303, 303]
+    assert refused.status_code == 429
+    assert "Your network address has started 2 measurements this hour, the most this site allows." in page
+    assert "Try again in about" in page
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert elsewhere.status_code == 303
+    assert count(Job) == 3
+    assert len(server.received) == 6
+
+
+def test_invalid_form_does_not_count_against_the_limit(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "MEASURE_STARTS_PER_HOUR", 1)
+    client.post(FORM_URL, data=form_data(client, ""))
+    with serving(EchoHandler) as server:
+        response = client.post(FORM_URL, data=form_data(client, server.url(), inputs="a", warmup="0", requests="1"))
+
+    assert response.status_code == 303
 
 
 def test_reported_energy_marks_provenance(client):

@@ -216,7 +216,7 @@ def test_delete_stage_with_tactics_refused(manager, cat):
     response = manager.post(f"/admin/roi/stages/{cat.stage.id}/delete", headers={**HTMX, "X-CSRFToken": token})
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "has 1 tactic(s); move or delete them first" in body
+    assert "has 1 tactic; move or delete them first" in body
     assert db.session.get(PipelineStage, cat.stage.id) is not None
 
 
@@ -225,6 +225,41 @@ def test_delete_option_used_by_analysis_refused(manager, cat):
     response = post(manager, f"/admin/roi/options/{cat.option.id}/delete")
     assert response.status_code == 303
     assert "delete those analyses first" in manager.get("/admin/roi/options/").get_data(as_text=True)
+
+
+def test_delete_reduction_used_by_analyses_refused(manager, cat):
+    for _ in range(2):
+        roi_catalogue.create_analysis(cat.architecture.id, cat.option.id, cat.values(), None)
+    reduction = roi_catalogue.reduction_for(cat.architecture.id, cat.option.id, cat.energy.id)
+    token = csrf_token(manager)
+    response = manager.post(f"/admin/roi/reductions/{reduction.id}/delete", headers={**HTMX, "X-CSRFToken": token})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert ("The expected reduction of Energy Consumption for Weight Pruning – sparsity: 0.5 on ResNet50 is used by "
+            "2 analyses; delete those analyses first.") in body
+    assert db.session.get(ExpectedReduction, reduction.id) is not None
+
+
+def test_delete_unused_reduction(manager, cat):
+    roi_catalogue.create_analysis(cat.architecture.id, cat.option.id, cat.values(), None)
+    reduction = roi_catalogue.reduction_for(cat.architecture.id, cat.other_option.id, cat.energy.id)
+    response = post(manager, f"/admin/roi/reductions/{reduction.id}/delete")
+    assert response.status_code == 303
+    assert db.session.get(ExpectedReduction, reduction.id) is None
+
+
+def test_used_reduction_keeps_its_key(manager, cat):
+    roi_catalogue.create_analysis(cat.architecture.id, cat.option.id, cat.values(), None)
+    reduction = roi_catalogue.reduction_for(cat.architecture.id, cat.option.id, cat.time.id)
+    cat.tactic.metrics.append(cat.accuracy)
+    db.session.flush()
+    moved = post(manager, f"/admin/roi/reductions/{reduction.id}/edit",
+                 **reduction_form(cat, metric=str(cat.accuracy.id), percent="20"))
+    assert moved.status_code == 422
+    assert "is used by 1 analysis, so its parameter, architecture and metric cannot change" in moved.get_data(as_text=True)
+    edited = post(manager, f"/admin/roi/reductions/{reduction.id}/edit",
+                  **reduction_form(cat, metric=str(cat.time.id), percent="40"))
+    assert edited.status_code == 303
 
 
 def test_delete_option_removes_its_reductions(manager, cat):

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gaissa.extensions import db
-from gaissa.models.roi import RoiAnalysis
+from gaissa.models import CarbonIntensity, Country
+from gaissa.models.roi import PipelineStage, RoiAnalysis
 from gaissa.services import roi_catalogue
 from tests.conftest import csrf_token
 from tests.roi_support import make_catalogue
@@ -140,7 +141,7 @@ def test_create_analysis_error_fragment_for_htmx(client, cat):
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<html" not in body
-    assert "Enter a number; got &#39;abc&#39;." in body
+    assert "Enter a number such as 0.25, 1500 or 1e-3; got &#39;abc&#39;." in body
 
 
 def test_create_analysis_reports_missing_values(client, cat):
@@ -150,6 +151,93 @@ def test_create_analysis_reports_missing_values(client, cat):
     body = client.post("/roi/analyses/new", data=data).get_data(as_text=True)
     assert "Enter the baseline inference time in ms." in body
     assert "Enter the implementation cost in €" in body
+
+
+def test_create_rejects_tiny_baseline(client, cat):
+    before = analysis_total()
+    response = client.post("/roi/analyses/new", data=form_data(client, cat, **{f"baseline-{cat.energy.id}": "1e-300"}))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="baseline-{cat.energy.id}-error"' in body
+    assert "Energy Consumption must be at least 1 × 10⁻⁹ J; got 1 × 10⁻³⁰⁰ J." in body
+    assert analysis_total() == before
+
+
+def test_energy_hint_and_validation_agree(client, cat):
+    body = client.get(f"/roi/analyses/new?tactic={cat.tactic.id}").get_data(as_text=True)
+    field = body[body.index(f'id="baseline-{cat.energy.id}"'):body.index(f'id="baseline-{cat.energy.id}-help"')]
+    assert 'min="0"' not in field
+    assert "Valid range: 1 × 10⁻⁹ to 2,000 J. Zero means not measured." in body
+
+    response = client.post("/roi/analyses/new", data=form_data(client, cat, **{f"baseline-{cat.energy.id}": "0"}))
+    assert "must be at least 1 × 10⁻⁹ J; got 0 J." in response.get_data(as_text=True)
+    smallest = client.post("/roi/analyses/new", data=form_data(client, cat, **{f"baseline-{cat.energy.id}": "1e-9"}))
+    assert smallest.status_code == 303
+
+
+@pytest.mark.parametrize(("cost", "saved"), [("€10,000", 10_000.0), ("10 000", 10_000.0), ("1,234.50", 1234.5)])
+def test_create_accepts_thousands_separators(client, cat, cost, saved):
+    response = client.post("/roi/analyses/new", data=form_data(client, cat, **{f"cost-{cat.energy.id}": cost}))
+    assert response.status_code == 303
+    analysis_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert db.session.get(RoiAnalysis, analysis_id).values[0].implementation_cost_eur == saved
+
+
+@pytest.mark.parametrize(("price", "message"), [
+    ("0,20", "Use a dot as the decimal separator: 0.20 instead of &#39;0,20&#39;."),
+    ("1.000,5", "Use a dot as the decimal separator and commas only between thousands"),
+])
+def test_create_explains_separators(client, cat, price, message):
+    response = client.post("/roi/analyses/new", data=form_data(client, cat, **{f"price-{cat.energy.id}": price}))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in body
+    assert "fix the field marked below" in body
+
+
+def test_form_keeps_values_across_stage_change(client, cat):
+    other_stage = PipelineStage(name="Other stage")
+    db.session.add(other_stage)
+    db.session.flush()
+    typed = {f"baseline-{cat.energy.id}": "123.5", f"price-{cat.energy.id}": "0.31", f"cost-{cat.energy.id}": "4,000"}
+
+    away = client.get("/roi/analyses/new", query_string={"stage": other_stage.id, "tactic": cat.tactic.id, **typed},
+                      headers=HTMX).get_data(as_text=True)
+    assert f'name="baseline-{cat.energy.id}"' in away
+    assert f'<input type="hidden" name="baseline-{cat.energy.id}" value="123.5">' in away
+    assert f'<input type="hidden" name="cost-{cat.energy.id}" value="4,000">' in away
+
+    back = client.get("/roi/analyses/new", query_string={"stage": cat.stage.id, "tactic": cat.tactic.id, **typed},
+                      headers=HTMX).get_data(as_text=True)
+    assert f'id="baseline-{cat.energy.id}" name="baseline-{cat.energy.id}" value="123.5"' in back
+    assert f'id="price-{cat.energy.id}" name="price-{cat.energy.id}" value="0.31"' in back
+    assert f'type="hidden" name="baseline-{cat.energy.id}"' not in back
+
+
+def test_show_choices_button_posts(client, cat):
+    body = client.get(f"/roi/analyses/new?stage={cat.stage.id}").get_data(as_text=True)
+    assert 'formmethod="get"' not in body
+    assert 'name="refresh"' in body
+
+    before = analysis_total()
+    data = form_data(client, cat, refresh="1")
+    del data[f"cost-{cat.energy.id}"]
+    response = client.post("/roi/analyses/new", data=data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "was not saved" not in body
+    assert 'value="100"' in body
+    assert analysis_total() == before
+
+
+def test_country_list_hides_owid_codes(client, cat):
+    kosovo = Country(code="OWID_KOS", name="Kosovo")
+    kosovo.intensities = [CarbonIntensity(year=2023, g_per_kwh=900.0)]
+    db.session.add(kosovo)
+    db.session.flush()
+    body = client.get(f"/roi/analyses/new?tactic={cat.tactic.id}").get_data(as_text=True)
+    assert '<option value="OWID_KOS" >Kosovo</option>' in body
+    assert "(OWID_KOS)" not in body
 
 
 def test_create_analysis_needs_csrf(client, cat):
@@ -198,10 +286,39 @@ def test_analysis_fragment_for_comparison_slot(client, analysis):
     assert "Download PDF report" not in body
 
 
-def test_analysis_rejects_bad_inferences(client, analysis):
-    body = client.get(f"/roi/analyses/{analysis.id}?inferences=-3", headers=HTMX).get_data(as_text=True)
-    assert "whole number of at least 1" in body
+@pytest.mark.parametrize("text", ["0", "-5", "12.5", "abc"])
+def test_htmx_bad_inferences_message_at_box(client, analysis, text):
+    response = client.get(f"/roi/analyses/{analysis.id}", query_string={"inferences": text}, headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert response.headers["HX-Reswap"] == "none"
+    assert response.headers["HX-Push-Url"] == "false"
+    assert 'id="inferences-error-main"' in body
+    assert 'hx-swap-oob="true"' in body
+    assert "The number of inferences must be a whole number" in body
+    assert 'id="roi-results-main"' not in body
+
+
+def test_htmx_valid_inferences_clear_message(client, analysis):
+    response = client.get(f"/roi/analyses/{analysis.id}?inferences=1,000,000", headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert "HX-Reswap" not in response.headers
+    assert "ROI for 1,000,000 inferences" in body
+    assert re.search(r'<p id="inferences-error-main"[^>]*hx-swap-oob="true"></p>', body)
+
+
+def test_page_bad_inferences_message_at_box(client, analysis):
+    body = client.get(f"/roi/analyses/{analysis.id}?inferences=-3").get_data(as_text=True)
+    box = body[body.index('class="inference-control"'):body.index('id="roi-results-main"')]
+    assert "whole number of at least 1; got &#39;-3&#39;. Showing 100,000,000 inferences instead." in box
+    assert 'aria-invalid="true"' in box
     assert "ROI for 100,000,000 inferences" in body
+
+
+def test_inference_box_is_validated_by_server(client, analysis):
+    body = client.get(f"/roi/analyses/{analysis.id}").get_data(as_text=True)
+    form = body[body.index('<form class="inference-control"'):body.index("</form>", body.index('class="inference-control"'))]
+    assert "novalidate" in form
+    assert 'min="1"' not in form
 
 
 def test_analysis_not_found(client, cat):
@@ -238,6 +355,60 @@ def test_analysis_switch_to_other_option(client, analysis, cat):
     assert "illustrative" in other_body
 
 
+def test_analysis_page_after_catalogue_edit(client, analysis, cat):
+    before = client.get(f"/roi/analyses/{analysis.id}").get_data(as_text=True)
+    roi_catalogue.reduction_for(cat.architecture.id, cat.option.id, cat.energy.id).value = 0.5
+    db.session.flush()
+    after = client.get(f"/roi/analyses/{analysis.id}").get_data(as_text=True)
+    assert "600,000,000 inferences or more" in before
+    assert "600,000,000 inferences or more" in after
+    assert "Saved with 30 %; the catalogue now gives 50 %." in after
+    assert "The catalogue's expected reductions changed after this analysis was saved" in after
+
+
+def test_analysis_with_removed_reduction_says_why(client, analysis, cat):
+    for value in analysis.values:
+        value.expected_reduction = None
+    db.session.delete(roi_catalogue.reduction_for(cat.architecture.id, cat.option.id, cat.energy.id))
+    db.session.flush()
+    body = client.get(f"/roi/analyses/{analysis.id}").get_data(as_text=True)
+    assert "No ROI for Energy Consumption:" in body
+    assert "was removed" in body
+    assert "No energy-related metric with an energy price" not in body
+
+
+def test_tiny_stored_baseline_pages_work(client, analysis, cat):
+    # Saved before the lower bound existed; the exact break-even point is about 6 × 10^310.
+    analysis.values[0].baseline = 1e-300
+    db.session.flush()
+    other = roi_catalogue.create_analysis(cat.architecture.id, cat.other_option.id, cat.values(), None)
+
+    page = client.get(f"/roi/analyses/{analysis.id}")
+    pdf = client.get(f"/roi/analyses/{analysis.id}/report.pdf")
+    compare = client.get(f"/roi/compare?a={analysis.id}&b={other.id}")
+    saved = client.get("/roi/saved")
+
+    assert page.status_code == 200
+    assert "Practically never pays back." in page.get_data(as_text=True)
+    assert "× 10³¹⁰ inferences" in page.get_data(as_text=True)
+    assert pdf.status_code == 200
+    assert compare.status_code == 200
+    assert saved.status_code == 200
+
+
+def test_pdf_report_html(app, analysis, cat):
+    from flask import render_template
+
+    roi_catalogue.reduction_for(cat.architecture.id, cat.option.id, cat.energy.id).is_illustrative = True
+    with app.test_request_context("/"):
+        html = render_template("pdf/roi_report.html", report=roi_catalogue.analysis_report(analysis), now=None)
+    assert "illustrative" in html
+    assert "Hover" not in html
+    assert "The note under each says how each was obtained." in html
+    assert ".table-scroll { break-inside: avoid; }" in html
+    assert "caption { break-after: avoid; }" in html
+
+
 def test_analysis_pdf(client, analysis):
     response = client.get(f"/roi/analyses/{analysis.id}/report.pdf?inferences=5000000")
     assert response.status_code == 200
@@ -256,6 +427,24 @@ def test_saved_repository(client, analysis):
     assert "<html" in body
     assert f"/roi/analyses/{analysis.id}" in body
     assert "Tactic parameter" in body
+
+
+def test_saved_repository_rows_differ(client, analysis, cat):
+    other = roi_catalogue.create_analysis(cat.architecture.id, cat.option.id, cat.values(energy=250, cost=10_000), "ESP")
+    body = client.get("/roi/saved").get_data(as_text=True)
+    rows = {match.group(1): match.group(0) for match in re.finditer(r'<tr>\s*<td><a href="/roi/analyses/(\d+)">.*?</tr>',
+                                                                      body, re.DOTALL)}
+    first, second = rows[str(analysis.id)], rows[str(other.id)]
+    assert "100 J" in first
+    assert "€1,000.00" in first
+    assert "600,000,000 inferences" in first
+    assert "250 J" in second
+    assert "€10,000.00" in second
+    assert "2,400,000,000 inferences" in second
+    assert "0.2 €/kWh" in second
+    assert "UTC" in first
+    assert "2 analyses" in body
+    assert "analysis(es)" not in body
 
 
 def test_repository_fragment_filters(client, analysis, cat):
@@ -292,6 +481,44 @@ def test_compare_page(client, analysis, cat):
     assert 'id="roi-results-a"' in body
     assert 'id="roi-results-b"' in body
     assert "ROI for 1,000,000 inferences" in body
+
+
+def test_compare_columns_keep_own_inferences(client, analysis, cat):
+    other = roi_catalogue.create_analysis(cat.architecture.id, cat.other_option.id, cat.values(), None)
+    url = f"/roi/compare?a={analysis.id}&b={other.id}&inferences_a=2000000&inferences_b=7000000"
+    body = client.get(url).get_data(as_text=True)
+    column_a = body[body.index('id="roi-results-a"'):body.index('id="roi-results-b"')]
+    column_b = body[body.index('id="roi-results-b"'):]
+    assert "ROI for 2,000,000 inferences" in column_a
+    assert "ROI for 7,000,000 inferences" in column_b
+    # Column B's plain form carries A's count, so submitting B without JavaScript leaves A as it is.
+    assert 'id="b-carry-inferences_a" name="inferences_a" value="2000000"' in body
+    assert 'id="a-carry-inferences_b" name="inferences_b" value="7000000"' in body
+    assert 'name="inferences_b" value="7000000"' in body
+
+
+def test_compare_htmx_updates_one_column(client, analysis, cat):
+    other = roi_catalogue.create_analysis(cat.architecture.id, cat.other_option.id, cat.values(), None)
+    url = f"/roi/compare?a={analysis.id}&b={other.id}&inferences_a=2000000&inferences_b=7000000"
+    response = client.get(url, headers={**HTMX, "HX-Target": "roi-results-b"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in body
+    assert 'id="roi-results-b"' in body
+    assert 'id="roi-results-a"' not in body
+    assert "ROI for 7,000,000 inferences" in body
+    assert re.search(r'<input type="hidden" id="a-carry-inferences_b" name="inferences_b" value="7000000" '
+                     r'hx-swap-oob="true">', body)
+    assert 'id="picker-carry-inferences_b"' in body
+
+
+def test_compare_shared_inferences_link(client, analysis, cat):
+    other = roi_catalogue.create_analysis(cat.architecture.id, cat.other_option.id, cat.values(), None)
+    body = client.get(f"/roi/compare?a={analysis.id}&b={other.id}&inferences=3000000").get_data(as_text=True)
+    column_a = body[body.index('id="roi-results-a"'):body.index('id="roi-results-b"')]
+    column_b = body[body.index('id="roi-results-b"'):]
+    assert "<h2>ROI for 3,000,000 inferences</h2>" in column_a
+    assert "<h2>ROI for 3,000,000 inferences</h2>" in column_b
 
 
 def test_compare_page_without_choice(client, cat):

@@ -28,9 +28,11 @@ def create_analysis(body: schemas.RoiAnalysisCreate):
         analysis = roi_catalogue.create_analysis(body.architecture_id, body.option_id, values, body.country_code)
     except roi_catalogue.AnalysisInputError as exc:
         raise invalid_input(exc.errors) from None
+
+    # Build the whole answer before committing, so a failure on the way writes nothing.
+    body = analysis_out(roi_catalogue.analysis_report(analysis))
     db.session.commit()
-    report = roi_catalogue.analysis_report(analysis)
-    return created(analysis_out(report), url_for("api.get_analysis", analysis_id=analysis.id, _external=True))
+    return created(body, url_for("api.get_analysis", analysis_id=analysis.id, _external=True))
 
 
 @api.operation("GET", "/roi/analyses/<int:analysis_id>", summary="Read an ROI analysis", query=schemas.RoiQuery,
@@ -49,7 +51,7 @@ def analysis_out(report: roi_catalogue.AnalysisReport) -> schemas.RoiAnalysisOut
     rows = [
         schemas.RoiMetricRowOut(
             metric_id=row.metric.id, name=row.metric.name, unit=row.metric.unit or "", baseline=row.value.baseline,
-            expected_reduction=row.reduction.value if row.reduction else None,
+            expected_reduction=row.change.reduction if row.change else None,
             new_value=_finite(row.change.new_value) if row.change else None,
             illustrative=bool(row.reduction and row.reduction.is_illustrative),
         )

@@ -11,6 +11,7 @@ CO2, the draft) and background (the job handler registered as "endpoint_measurem
 
 from gaissa.services.measurement.background import (
     JOB_KIND,
+    MeasurementRateLimited,
     MeasurementRefused,
     cancel_measurement,
     check_endpoint,
@@ -41,7 +42,7 @@ from gaissa.services.measurement.spec import (
 
 __all__ = [
     "DEFAULT_PRESET", "ENERGY_UNITS", "JOB_KIND", "METHODS", "PRESETS", "EnergySource", "MeasurementFailed",
-    "MeasurementInputError", "MeasurementLimits", "MeasurementRefused", "MeasurementResult", "MeasurementSpec",
+    "MeasurementInputError", "MeasurementLimits", "MeasurementRateLimited", "MeasurementRefused", "MeasurementResult", "MeasurementSpec",
     "RunOutcome", "Sample", "build_result", "cancel_measurement", "check_endpoint", "country_choices",
     "describe_failure", "get_measurement_job", "input_errors", "job_draft", "parse_header_lines", "parse_inputs", "run_measurement",
     "run_measurement_job", "samples_csv", "save_draft", "start_measurement", "validate",

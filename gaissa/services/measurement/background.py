@@ -21,6 +21,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from gaissa.api import rate_limit
 from gaissa.extensions import db
 from gaissa.models import EvaluationDraft, Job, JobState
 from gaissa.services import evaluations, jobs
@@ -45,6 +46,14 @@ SECRET_TTL_S = 3600.0
 
 class MeasurementRefused(Exception):
     """A measurement that cannot start now (too many running); str(error) is a message for users."""
+
+
+class MeasurementRateLimited(MeasurementRefused):
+    """A client address that started as many measurements this hour as the site allows."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -112,11 +121,13 @@ def input_errors(spec: MeasurementSpec) -> dict[str, str]:
     return errors
 
 
-def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user_id: int | None = None) -> Job:
+def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user_id: int | None = None,
+                      address: str | None = None) -> Job:
     """Validate the settings, check that the measurement may start, then submit it as a background job.
 
-    Raises MeasurementInputError for settings the user must change and MeasurementRefused when
-    too many measurements are running. With the inline runner the job has finished on return.
+    Raises MeasurementInputError for settings the user must change, MeasurementRefused when too many
+    measurements are running and MeasurementRateLimited when the client `address` started too many
+    this hour (None counts nothing). With the inline runner the job has finished on return.
     """
     errors = input_errors(spec)
     if errors:
@@ -136,6 +147,8 @@ def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user
     if active >= limits.max_active:
         raise MeasurementRefused(f"{active} measurements are running, the most this site allows at once. "
                                  "Try again in a minute.")
+    if address is not None:
+        _count_start(address, limits.max_starts_per_hour)
 
     stored_url = http.redact_url(spec.url) if secret_query else spec.url
     params = spec.with_url(stored_url).to_params()
@@ -145,6 +158,17 @@ def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user
     logger.info("Submitted endpoint measurement %s of %s (%d requests) for user %s",
                 job.id, http.redact_url(spec.url), spec.total_requests, user_id)
     return job
+
+
+def _count_start(address: str, limit: int) -> None:
+    """Count a measurement start of the client address (committed at once); raise MeasurementRateLimited past the limit."""
+    # The counters share the table of the API's per-address limit, under keys of their own.
+    decision = rate_limit.count_write(f"measure:{address}", limit, subject="Endpoint measurements")
+    if not decision.allowed:
+        minutes = max(1, -(-decision.retry_after // 60))
+        raise MeasurementRateLimited(
+            f"Your network address has started {limit} measurements this hour, the most this site allows. "
+            f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}.", decision.retry_after)
 
 
 def _validate_for_site(spec: MeasurementSpec) -> MeasurementSpec:
@@ -185,6 +209,8 @@ def run_measurement_job(context: JobContext) -> dict[str, Any]:
     result = build_result(spec, outcome, limits, carbon_lookup())
     draft = save_draft(result, job_id=context.job_id)
     context.log(f"Measured {result.measured} requests ({result.succeeded} succeeded); draft {draft.id}.")
+    # Replaces the last progress message ("Computing the results…"); committed with the finished state.
+    context.job.message = f"Finished: {result.succeeded} of {result.measured} measured requests succeeded."
     return {"draft_id": draft.id, **result.summary()}
 
 

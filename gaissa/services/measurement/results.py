@@ -13,11 +13,14 @@ from gaissa.models import EvaluationDraft
 from gaissa.models.base import utcnow
 from gaissa.services import evaluations
 from gaissa.services.connectors.http import redact_url
-from gaissa.services.measurement.runner import MeasurementFailed, RunOutcome
+from gaissa.services.measurement.runner import MeasurementFailed, RunOutcome, as_clause
 from gaissa.services.measurement.spec import MeasurementLimits, MeasurementSpec
 from gaissa.services.measurement.statistics import LatencyStats, SizeStats, busy_time, count_errors
 
 JOULES_PER_KWH = 3.6e6
+# Values put into the evaluation draft are measurements, so more digits would only show noise; the
+# job's result and the raw samples keep full precision.
+DRAFT_SIGNIFICANT_DIGITS = 6
 ESTIMATE_FORMULA = "rated power × time with at least one request in flight ÷ successful requests"
 
 
@@ -116,6 +119,7 @@ def _check_failures(measured: int, succeeded: int, errors: list[tuple[str, int]]
     if failed == 0:
         return
     message, count = errors[0]
+    message = as_clause(message)
     if succeeded == 0:
         raise MeasurementFailed(f"All {measured} measured requests failed. Most common error ({count} of {measured}): "
                                 f"{message}.")
@@ -166,10 +170,17 @@ def _notes(spec: MeasurementSpec, outcome: RunOutcome) -> list[str]:
                      "is in flight, and leaves out the host's other parts (CPU, memory, cooling).")
     else:
         notes.append(f"Energy is the mean of the values the endpoint reported ({spec.energy.describe_location()}).")
+    if spec.method == "GET":
+        notes.append("GET requests carry no body, so each input was sent in the URL and the body template was not used.")
     if outcome.rate_wait_s > 0:
         notes.append(f"Requests waited {outcome.rate_wait_s:.1f} s in total for this site's per-address rate limit, "
                      "so the throughput may be lower than the endpoint can serve.")
     return notes
+
+
+def round_significant(value: float, digits: int = DRAFT_SIGNIFICANT_DIGITS) -> float:
+    """Round to `digits` significant digits: 0.614100538345 → 0.614101."""
+    return float(f"{value:.{digits}g}")
 
 
 def save_draft(result: MeasurementResult, job_id: str | None = None) -> EvaluationDraft:
@@ -204,7 +215,8 @@ def save_draft(result: MeasurementResult, job_id: str | None = None) -> Evaluati
     }
     return evaluations.create_draft(
         phase="inference", source="endpoint",
-        values={"energy_per_inference": result.energy_j, "latency": result.latency.mean_ms},
+        values={"energy_per_inference": round_significant(result.energy_j),
+                "latency": round_significant(result.latency.mean_ms)},
         info=info, provenance=provenance, value_provenance=value_provenance, measurement=measurement,
         inference_count=result.succeeded, notes=result.notes,
     )

@@ -32,6 +32,11 @@ class MeasurementFailed(Exception):
     """A measurement that produced no usable result; str(error) is a message for users."""
 
 
+def as_clause(message: str) -> str:
+    """Strip the closing full stop of an error message that a sentence quotes before its own full stop."""
+    return message.rstrip().rstrip(".")
+
+
 @dataclass
 class Sample:
     """One request: when it started, how long it took, what came back."""
@@ -90,7 +95,7 @@ def run_measurement(spec: MeasurementSpec, headers: Mapping[str, str], client: h
     first = run.send(0, measured=spec.warmup == 0)
     run.raise_if_fatal()
     if not first.ok:
-        raise MeasurementFailed(f"The first request failed: {first.error}. "
+        raise MeasurementFailed(f"The first request failed: {as_clause(str(first.error))}. "
                                 "Check the URL, method, body template and headers, then measure again.")
     for index in range(1, spec.warmup):
         cancel_check()

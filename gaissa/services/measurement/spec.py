@@ -78,6 +78,8 @@ class MeasurementLimits:
     max_input_length: int = 20_000
     max_duration_s: float = 900.0
     max_active: int = 4  # measurements queued or running at once on this site
+    # Measurements one client address may start per clock hour, since anonymous visitors may start them too.
+    max_starts_per_hour: int = 10
     # A run in which more than this fraction of the measured requests failed is not kept.
     max_error_fraction: float = 0.1
 
@@ -86,7 +88,7 @@ class MeasurementLimits:
         """Read MEASURE_* settings, keeping the defaults for settings that are not given."""
         names = {"max_requests": "MEASURE_MAX_REQUESTS", "max_concurrency": "MEASURE_MAX_CONCURRENCY",
                  "max_timeout_s": "MEASURE_MAX_TIMEOUT_S", "max_duration_s": "MEASURE_MAX_DURATION_S",
-                 "max_active": "MEASURE_MAX_ACTIVE"}
+                 "max_active": "MEASURE_MAX_ACTIVE", "max_starts_per_hour": "MEASURE_STARTS_PER_HOUR"}
         return cls(**{key: config[name] for key, name in names.items() if config.get(name) not in (None, "")})
 
 
@@ -296,7 +298,8 @@ def validate(spec: MeasurementSpec, limits: MeasurementLimits, countries: Iterab
 
     if errors:
         raise MeasurementInputError(errors)
-    return replace(spec, method=method, country=country, url=spec.url.strip())
+    body_template = "" if method == "GET" else spec.body_template
+    return replace(spec, method=method, country=country, url=spec.url.strip(), body_template=body_template)
 
 
 def _check_url(url: str) -> dict[str, str]:
@@ -344,8 +347,7 @@ def _check_template(spec: MeasurementSpec, method: str) -> dict[str, str]:
     template = spec.body_template or ""
     in_url = PLACEHOLDER in spec.url
     if method == "GET":
-        if template.strip():
-            return {"body_template": "A GET request has no body; clear the body template or use POST."}
+        # A GET request has no body, so the template (often still the preset's) is ignored rather than refused.
         if not in_url:
             return {"url": f"With GET, put {PLACEHOLDER} in the URL's query, e.g. ?text={PLACEHOLDER}."}
         return {}
@@ -356,15 +358,38 @@ def _check_template(spec: MeasurementSpec, method: str) -> dict[str, str]:
     if PLACEHOLDER not in template and not in_url:
         return {"body_template": f"The body template has no {PLACEHOLDER} placeholder, so the example inputs would not be sent."}
     if template.lstrip()[:1] in ("{", "["):
-        for number, text in enumerate(spec.inputs, start=1):
-            body = render_body(template, text)
-            try:
-                json.loads(body)
-            except json.JSONDecodeError as exc:
-                return {"body_template": (
-                    f"With input {number} the body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
-                    f"Outside quotes, {PLACEHOLDER} must receive a JSON value such as [0.5, 1.2]; put it in quotes for text."
-                )}
+        return _check_json_bodies(template, spec.inputs)
+    return {}
+
+
+# A JSON value as long as the placeholder and needing no escape in a string, so that an error's line and
+# column in the rendered body are its line and column in the template.
+_PROBE_VALUE = "[0,0,0,0]"
+
+
+def _check_json_bodies(template: str, inputs: tuple[str, ...]) -> dict[str, str]:
+    """Check that every input makes a valid JSON body, and blame the template or the inputs.
+
+    A template that is invalid even with a plain JSON value in each placeholder is wrong itself. When
+    it is valid that way, the input is at fault: it lands outside quotes but is not a JSON value.
+    """
+    try:
+        json.loads(render_body(template, _PROBE_VALUE))
+    except json.JSONDecodeError as exc:
+        return {"body_template": (
+            f"The body template is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}), whatever the "
+            f"input. Check its brackets, commas and quotes."
+        )}
+    for number, text in enumerate(inputs, start=1):
+        try:
+            json.loads(render_body(template, text))
+        except json.JSONDecodeError:
+            shown = text if len(text) <= 40 else f"{text[:40]}…"
+            return {"inputs": (
+                f"Input {number} ({shown!r}) is not a JSON value, but the body template puts {PLACEHOLDER} outside "
+                f"quotes, where the input must be JSON such as [5.1, 3.5, 1.4, 0.2]. Give each input as a JSON "
+                f"array or number, or put {PLACEHOLDER} in quotes in the template to send text."
+            )}
     return {}
 
 
