@@ -50,7 +50,8 @@ def rate_command(phase, file_path, tool_name, inferences, assignments, info_item
 
     try:
         if bool(file_path) == bool(assignments):
-            raise run_rating.RunInputError("Give either --file PATH or one or more --value KEY=VALUE, not both.")
+            raise run_rating.RunInputError(
+                "Give --file PATH or one or more --value KEY=VALUE (one of the two, not both).")
         info = run_rating.parse_assignments(info_items)
         if file_path:
             if not file_path.is_file():
@@ -95,7 +96,7 @@ def _write_pdf(phase: str, rated, pdf_path: Path, file_path_given: bool) -> None
                 stored.append(evaluations.create_evaluation(
                     evaluations.EvaluationInput(phase=phase, model_id=model.id, values=run.values, info=run.info,
                                                 source="file" if file_path_given else "form")))
-            pdf = labels.render_labels_pdf(stored, lambda evaluation: f"{base}/gaissalabel/models")
+            pdf = labels.render_labels_pdf(stored, lambda evaluation: None)
         finally:
             nested.rollback()
     pdf_path.write_bytes(pdf)

@@ -165,5 +165,7 @@ def label_pdf(model_id: int, collection: str, evaluation_id: int):
 
 
 def _download_name(evaluation) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in evaluation.model.name)[:60].strip("-")
+    # HTTP headers are Latin-1, so the file name keeps ASCII letters and digits only.
+    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_." else "-" for ch in evaluation.model.name)
+    safe = safe[:60].strip("-.")
     return f"energy-label-{safe or 'model'}-{evaluation.phase}-{evaluation.id}"

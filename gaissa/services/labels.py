@@ -76,7 +76,7 @@ class LabelView:
     provenance: str
     graded_count: int
     metric_count: int
-    page_url: str
+    page_url: str | None
     qr_path: str
     qr_modules: int
 
@@ -177,6 +177,11 @@ def tile_positions(count: int) -> list[tuple[float, float]]:
     return positions
 
 
+def _printable(text: str) -> str:
+    """Drop control characters (NUL and the like), which are not allowed in SVG/XML text."""
+    return "".join(ch for ch in text if ch.isprintable() or ch == " ")
+
+
 def text_width_em(text: str) -> float:
     """Estimate the width of bold DejaVu Sans text in em, erring on the wide side (no font metrics at hand)."""
     width = 0.0
@@ -205,8 +210,12 @@ def _entries_by_key(evaluation: Evaluation) -> dict[str, SchemeEntry]:
     return {entry.metric_key: entry for entry in evaluation.scheme.entries}
 
 
-def build_label(evaluation: Evaluation, page_url: str) -> LabelView:
-    """Build the label's view-model from the evaluation's stored grades and its scheme version."""
+def build_label(evaluation: Evaluation, page_url: str | None) -> LabelView:
+    """Build the label's view-model from the evaluation's stored grades and its scheme version.
+
+    `page_url` is the evaluation's permanent page, drawn as a QR code; None for a label of a run that
+    is not stored (`gaissa rate --pdf`), which then says so instead.
+    """
     colours = grade_colours()
     entries = _entries_by_key(evaluation)
     metrics = {metric.key: metric for metric in db.session.scalars(select(Metric))}
@@ -234,11 +243,11 @@ def build_label(evaluation: Evaluation, page_url: str) -> LabelView:
             weight=entry.weight if entry else 0.0,
         ))
 
-    name = evaluation.model.name
+    name = _printable(evaluation.model.name)
     name_lines = wrap_name(name, 22 if len(name) <= 22 else 30, 2)
     widest = max(text_width_em(line) for line in name_lines)
     font_size = max(10, min(26 if len(name) <= 22 else 20, int(NAME_MAX_WIDTH / max(widest, 1.0))))
-    path, modules = qr_path(page_url)
+    path, modules = qr_path(page_url) if page_url else ("", 0)
     return LabelView(
         evaluation_id=evaluation.id,
         model_id=evaluation.model_id,

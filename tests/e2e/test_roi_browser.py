@@ -7,26 +7,34 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
+PRUNING = ("Model optimization", "Energy-aware pruning", "AlexNet", "top-5 accuracy loss budget: 1 %")
 
-def test_analysis_slider_and_pdf(live_server, page, tmp_path):
-    page.goto(f"{live_server.url}/roi/analyses/new")
 
-    page.select_option("#stage", label="Model optimization")
+def choose(page, stage, tactic, architecture, option):
+    page.select_option("#stage", label=stage)
     page.wait_for_selector("#tactic")
-    page.select_option("#tactic", label="Energy-aware pruning")
+    page.select_option("#tactic", label=tactic)
     page.wait_for_selector("#architecture")
-    page.select_option("#architecture", label="AlexNet")
+    page.select_option("#architecture", label=architecture)
     page.wait_for_selector("#option")
-    page.select_option("#option", label="top-5 accuracy loss budget: 1 %")
+    page.select_option("#option", label=option)
     page.wait_for_selector("button:has-text('Calculate and save'):not([disabled])")
 
+
+def create_analysis(page, base_url, cost="500") -> str:
+    page.goto(f"{base_url}/roi/analyses/new")
+    choose(page, *PRUNING)
     page.get_by_label("Energy per inference (J)").fill("2.5")
     page.get_by_label("Accuracy (%)").fill("80")
     page.get_by_label("Energy price (€/kWh)").fill("0.25")
-    page.get_by_label("Implementation cost (€)").fill("500")
+    page.get_by_label("Implementation cost (€)").fill(cost)
     page.get_by_role("button", name="Calculate and save").click()
-
     page.wait_for_url(re.compile(r".*/roi/analyses/\d+$"))
+    return page.url
+
+
+def test_analysis_slider_and_pdf(live_server, page, tmp_path):
+    create_analysis(page, live_server.url)
     results = page.locator("#roi-results-main")
     assert "ROI for 100,000,000 inferences" in results.inner_text()
     table_before = page.locator(".roi-table").inner_text()
@@ -51,3 +59,59 @@ def test_analysis_slider_and_pdf(live_server, page, tmp_path):
     saved = Path(tmp_path) / download.suggested_filename
     download.save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF")
+
+
+def test_inference_box_messages(live_server, page):
+    create_analysis(page, live_server.url, cost="10,000")
+    box = page.locator("#inferences-main")
+    message = page.locator("#inferences-error-main")
+
+    for text in ("0", "-5", "12.5"):
+        box.fill(text)
+        box.press("Enter")
+        page.wait_for_function(
+            "document.querySelector('#inferences-error-main').textContent.includes('whole number')")
+        assert message.is_visible()
+        assert "ROI for 100,000,000 inferences" in page.locator("#roi-results-main h2").inner_text()
+
+    box.fill("5,000,000")
+    box.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('#roi-results-main h2').textContent.includes('5,000,000')")
+    assert message.inner_text() == ""
+    assert not message.is_visible()
+
+
+def test_compare_keeps_each_column_in_url(live_server, page):
+    first = create_analysis(page, live_server.url).rsplit("/", 1)[1]
+    second = create_analysis(page, live_server.url, cost="900").rsplit("/", 1)[1]
+    page.goto(f"{live_server.url}/roi/compare?a={first}&b={second}")
+
+    page.locator("#inferences-b").fill("7000000")
+    page.locator("#inferences-b").press("Enter")
+    page.wait_for_function("document.querySelector('#roi-results-b h2').textContent.includes('7,000,000')")
+    assert "inferences_b=7000000" in page.url
+    assert "ROI for 100,000,000 inferences" in page.locator("#roi-results-a h2").inner_text()
+
+    page.locator("#inferences-a").fill("2000000")
+    page.locator("#inferences-a").press("Enter")
+    page.wait_for_function("document.querySelector('#roi-results-a h2').textContent.includes('2,000,000')")
+    assert "inferences_a=2000000" in page.url
+    assert "inferences_b=7000000" in page.url
+
+    page.reload()
+    assert "2,000,000" in page.locator("#roi-results-a h2").inner_text()
+    assert "7,000,000" in page.locator("#roi-results-b h2").inner_text()
+
+
+def test_typed_values_survive_stage_change(live_server, page):
+    page.goto(f"{live_server.url}/roi/analyses/new")
+    choose(page, *PRUNING)
+    page.get_by_label("Energy per inference (J)").fill("3.5")
+    page.get_by_label("Energy price (€/kWh)").fill("0.3")
+
+    page.select_option("#stage", label="Data-centric")
+    page.wait_for_function("!document.querySelector('#architecture')")
+    choose(page, *PRUNING)
+    assert page.input_value("#" + page.get_by_label("Energy per inference (J)").get_attribute("id")) == "3.5"
+    assert page.get_by_label("Energy price (€/kWh)").input_value() == "0.3"

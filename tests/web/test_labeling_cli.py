@@ -59,7 +59,7 @@ def test_rate_values_with_units(runner):
         (["--value", "energy=NaN"], "not a finite number"),
         (["--value", "nonsense=3"], "Unknown training metric 'nonsense'"),
         (["--value", "energy"], "write KEY=VALUE"),
-        ([], "Give either --file PATH or one or more --value"),
+        ([], "Give --file PATH or one or more --value"),
         (["--file", "/nonexistent/emissions.csv"], "File not found"),
         (["--file", str(TRAINING_FILE), "--tool", "NoSuchTool"], "Unknown calculation tool 'NoSuchTool'"),
     ],
@@ -99,3 +99,14 @@ def test_seed_is_idempotent_and_demo_uses_real_files(runner):
     assert "0 grades, 0 metrics" in second.output
     assert "0 demo_models" in second.output
     assert len(db.session.scalars(select(MLModel).where(MLModel.author == "GAISSA Tools demo")).all()) == 3
+
+
+def test_rate_pdf_label_says_not_stored(runner, tmp_path):
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils is not installed")
+    out = tmp_path / "label.pdf"
+    result = runner.invoke(args=["gaissa", "rate", "--phase", "training", "--value", "energy=2 kWh", "--pdf", str(out)])
+    assert result.exit_code == 0, result.output
+    text = subprocess.run(["pdftotext", str(out), "-"], check=True, capture_output=True, text=True).stdout
+    assert "Not stored: rated offline with gaissa rate" in text
+    assert "Evaluation #" not in text

@@ -286,3 +286,17 @@ def test_zero_file_size_rejected(client):
                                                                "value-file_size": "0"})
     assert response.status_code == 422
     assert "not measured" in response.get_data(as_text=True)
+
+
+def test_downloads_with_non_latin_model_name(client):
+    evaluation = make_evaluation(name="名前モデル-ü")
+    for suffix in ("/label.svg", "/label.pdf"):
+        response = client.get(label_path(evaluation, suffix))
+        assert response.status_code == 200
+        response.headers["Content-Disposition"].encode("latin-1")
+
+
+def test_search_box_belongs_to_separate_get_form(client):
+    page = client.get("/gaissalabel/training/new").get_data(as_text=True)
+    assert 'form="model-search-form"' in page
+    assert '<form id="model-search-form" method="get"' in page
