@@ -1,8 +1,9 @@
 """The probe's result for one model file, and its CSV and JSON forms.
 
 The "GAISSALabel model probe" calculation tool maps the CSV columns `parameters`, `file_size_bytes`
-and `flops` to the parameters, file size and FLOPs-per-inference metrics. The other columns are for
-people, and the upload ignores them.
+and `flops` to the parameters, file size and FLOPs-per-inference metrics. `flops` is per input even
+when --batch-size is larger; `flops_per_batch` and the other columns are for people, and the upload
+ignores them.
 """
 
 import csv
@@ -10,7 +11,7 @@ import io
 import json
 from dataclasses import asdict, dataclass, field
 
-CSV_COLUMNS = ("parameters", "file_size_bytes", "flops", "model_name", "format", "batch_size")
+CSV_COLUMNS = ("parameters", "file_size_bytes", "flops", "model_name", "format", "batch_size", "flops_per_batch")
 
 # A multiply-accumulate counts as 2 FLOPs (one multiplication and one addition).
 FLOP_CONVENTION = (
@@ -41,6 +42,13 @@ class ProbeResult:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def flops_per_inference(self) -> int | None:
+        """FLOPs of one input: the batch's FLOPs divided by the batch size (the CSV's `flops` column)."""
+        if self.flops is None:
+            return None
+        return round(self.flops / (self.batch_size or 1))
+
+    @property
     def flops_complete(self) -> bool:
         return self.flops is not None and not self.uncounted_operators
 
@@ -54,10 +62,11 @@ def to_csv(results: list["ProbeResult"]) -> str:
         writer.writerow([
             result.parameters,
             result.file_size_bytes,
-            "" if result.flops is None else result.flops,
+            "" if result.flops is None else result.flops_per_inference,
             result.model_name,
             result.format,
             "" if result.batch_size is None else result.batch_size,
+            "" if result.flops is None else result.flops,
         ])
     return buffer.getvalue()
 
@@ -68,6 +77,7 @@ def to_json(results: list["ProbeResult"]) -> str:
     for result in results:
         item = asdict(result)
         item["flops_complete"] = result.flops_complete
+        item["flops_per_inference"] = result.flops_per_inference
         items.append(item)
     document = {"flop_convention": FLOP_CONVENTION, "models": items}
     return json.dumps(document, indent=2) + "\n"

@@ -293,7 +293,9 @@ def test_cli_writes_the_tool_columns(tmp_path, capsys):
     assert tuple(rows[0]) == CSV_COLUMNS
     assert rows[0]["parameters"] == "172"
     assert rows[0]["file_size_bytes"] == str(path.stat().st_size)
-    assert rows[0]["flops"] == "680"
+    assert rows[0]["flops"] == "340"  # per input: the batch of 2 costs 680
+    assert rows[0]["flops_per_batch"] == "680"
+    assert rows[0]["batch_size"] == "2"
     assert rows[0]["format"] == "onnx"
 
 
