@@ -53,6 +53,11 @@ def form_context(phase: str, draft: EvaluationDraft | None = None, model_id: int
     if submitted is not None:
         values = dict(submitted.values)
         info = dict(submitted.info)
+    new_model = submitted.new_model if (submitted is not None and keep_new_model) else {}
+    if draft is not None and draft.model_name and model_id is None and submitted is None:
+        model_id = browse.find_model_id_by_name(draft.model_name)
+        if model_id is None:
+            new_model = {"name": draft.model_name}
     weights = {entry.metric_key: entry.weight for entry in schemes.current_scheme(phase).entries}
     countries = _countries()
     return {
@@ -68,7 +73,7 @@ def form_context(phase: str, draft: EvaluationDraft | None = None, model_id: int
         "draft": draft,
         "errors": errors or {},
         "model_created": model_created,
-        "new_model": submitted.new_model if (submitted is not None and keep_new_model) else {},
+        "new_model": new_model,
         "countries": countries,
     }
 

@@ -67,6 +67,7 @@ def search_models(query: str = "", page: int = 1, per_page: int = 20, include_hi
     elif provider:
         statement = statement.where(MLModel.provider == provider)
     total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    page = min(page, max(1, -(-total // per_page)))
     models = db.session.scalars(
         statement.order_by(MLModel.created_at.desc(), MLModel.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()
@@ -106,6 +107,14 @@ def _summaries(models: list[MLModel], include_hidden: bool) -> list[ModelRow]:
         ModelRow(model, counts.get((model.id, "training"), 0), counts.get((model.id, "inference"), 0), latest.get(model.id))
         for model in models
     ]
+
+
+def find_model_id_by_name(name: str) -> int | None:
+    """Return the id of the newest visible model with exactly this name, if any."""
+    return db.session.scalar(
+        select(MLModel.id).where(MLModel.name == name.strip(), MLModel.hidden.is_(False))
+        .order_by(MLModel.created_at.desc()).limit(1)
+    )
 
 
 def get_model(model_id: int, include_hidden: bool = False) -> MLModel | None:

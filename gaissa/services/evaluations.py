@@ -138,11 +138,28 @@ def parse_info(phase: str, raw: Mapping[str, str]) -> tuple[dict[InfoField, str]
             errors[f"info.{key}"] = f"Unknown {phase} information field {key!r}; known fields: {', '.join(sorted(fields))}."
         elif info_field.options and text not in info_field.options:
             errors[f"info.{key}"] = f"{info_field.name} must be one of: {', '.join(info_field.options)}; got {text!r}."
+        elif info_field.key == "country" and not _is_known_country(text):
+            errors[f"info.{key}"] = (f"Unknown country {text!r}; enter an ISO 3166 alpha-3 code such as ESP or a "
+                                     "country name such as Spain, or leave it empty.")
         elif len(text) > MAX_INFO_LENGTH:
             errors[f"info.{key}"] = f"{info_field.name} is {len(text)} characters long; the maximum is {MAX_INFO_LENGTH}."
         else:
             chosen[info_field] = text
     return chosen, errors
+
+
+def _is_known_country(text: str) -> bool:
+    """Return True when the carbon-intensity data knows the country (always True while that data is not loaded)."""
+    try:
+        from gaissa.services import carbon
+    except ImportError:
+        return True
+    if not carbon.countries_with_data():
+        return True
+    try:
+        return not carbon.intensity_for(text).is_world_fallback
+    except LookupError:
+        return False
 
 
 def derive_emissions(values: dict[str, float], info: Mapping[str, str]) -> dict[str, Any] | None:

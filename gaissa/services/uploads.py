@@ -99,6 +99,9 @@ def choose_runs(draft: EvaluationDraft, selections: dict[int, list[int]]) -> lis
         run = picked[0] if len(picked) == 1 else mean_of_runs(picked)
         row = run.label if len(picked) == 1 else f"mean of {len(picked)} runs ({', '.join(r.label for r in picked)})"
         for key, number in run.values.items():
+            if key in value_provenance:
+                notes.append(f"{key}: the value from {record['file_name']} replaces the one from "
+                             f"{value_provenance[key]['file']} (later files win).")
             values[key] = number
             value_provenance[key] = {
                 "kind": "file", "tool": record["tool"], "tool_version": run.tool_version, "file": record["file_name"],

@@ -18,6 +18,17 @@ def register(app: Flask) -> None:
         message = "Your form expired or was sent from another page. Reload the page and submit it again."
         return _error_response(400, "Form expired", message)
 
+    @app.errorhandler(413)
+    def too_large(error):
+        limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        message = (f"The upload is larger than the limit of {limit_mb} MB. Upload fewer or smaller files "
+                   "(a QA manager can raise MAX_UPLOAD_MB).")
+        if request.path.startswith("/api/"):
+            from gaissa.api.problems import problem_response
+
+            return problem_response(413, "Payload Too Large", message)
+        return _error_response(413, "Upload too large", message)
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if request.path.startswith("/api/"):

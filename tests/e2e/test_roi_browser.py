@@ -11,13 +11,11 @@ PRUNING = ("Model optimization", "Energy-aware pruning", "AlexNet", "top-5 accur
 
 
 def choose(page, stage, tactic, architecture, option):
+    # Each choice reloads the form through htmx; wait until the next list offers the wanted entry.
     page.select_option("#stage", label=stage)
-    page.wait_for_selector("#tactic")
-    page.select_option("#tactic", label=tactic)
-    page.wait_for_selector("#architecture")
-    page.select_option("#architecture", label=architecture)
-    page.wait_for_selector("#option")
-    page.select_option("#option", label=option)
+    for select, label in (("#tactic", tactic), ("#architecture", architecture), ("#option", option)):
+        page.wait_for_selector(f"{select} option:text-is('{label}')", state="attached")
+        page.select_option(select, label=label)
     page.wait_for_selector("button:has-text('Calculate and save'):not([disabled])")
 
 
@@ -113,5 +111,5 @@ def test_typed_values_survive_stage_change(live_server, page):
     page.select_option("#stage", label="Data-centric")
     page.wait_for_function("!document.querySelector('#architecture')")
     choose(page, *PRUNING)
-    assert page.input_value("#" + page.get_by_label("Energy per inference (J)").get_attribute("id")) == "3.5"
+    assert page.get_by_label("Energy per inference (J)").input_value() == "3.5"
     assert page.get_by_label("Energy price (€/kWh)").input_value() == "0.3"

@@ -300,3 +300,40 @@ def test_search_box_belongs_to_separate_get_form(client):
     page = client.get("/gaissalabel/training/new").get_data(as_text=True)
     assert 'form="model-search-form"' in page
     assert '<form id="model-search-form" method="get"' in page
+
+
+def test_unknown_country_rejected(client):
+    from gaissa.services import carbon
+
+    if not carbon.countries_with_data():
+        carbon.import_owid(carbon.DEFAULT_FILE.read_bytes())
+    model = evaluations.create_model("country-check")
+    db.session.commit()
+    response = client.post("/gaissalabel/training/new", data={"csrf_token": csrf_token(client), "model_id": model.id,
+                                                              "value-energy": "2", "info-country": "Narnia"})
+    assert response.status_code == 422
+    assert "Unknown country" in response.get_data(as_text=True)
+
+
+def test_derived_emissions_use_country_intensity(client):
+    from gaissa.services import carbon
+
+    if not carbon.countries_with_data():
+        carbon.import_owid(carbon.DEFAULT_FILE.read_bytes())
+    spain = carbon.intensity_for("ESP")
+    evaluation = make_evaluation(values={"energy": "2 kWh"}, info={"country": "ESP"})
+    values = {value.metric_key: value for value in evaluation.values}
+    assert values["co2_eq_emissions"].value == pytest.approx(2 * spain.g_per_kwh)
+    assert values["co2_eq_emissions"].provenance["carbon_intensity_year"] == spain.year
+    page = client.get(label_path(evaluation)).get_data(as_text=True)
+    assert f"Spain, {spain.year}" in page
+
+
+def test_upload_over_limit_names_the_limit(app, client):
+    import io
+
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    data = {"csrf_token": csrf_token(client), "files": (io.BytesIO(b"x" * (limit + 1)), "big.csv")}
+    response = client.post("/gaissalabel/training/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert f"limit of {limit // 1048576} MB" in response.get_data(as_text=True)
