@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from gaissa.extensions import db
+from gaissa.models import Country
 from gaissa.models.roi import (
     AnalysisKind,
     AnalysisMetricValue,
@@ -609,6 +610,8 @@ class AnalysisSummary:
 
     value: AnalysisMetricValue | None
     result: calculator.EnergyRoi | None
+    # "Spain (ESP)", or "world average" when the analysis names no country.
+    country: str
 
 
 @dataclass
@@ -688,6 +691,10 @@ def summarize(analyses: Sequence[RoiAnalysis]) -> dict[int, AnalysisSummary]:
         for reduction in db.session.scalars(select(ExpectedReduction).where(ExpectedReduction.option_id.in_(option_ids)))
     } if option_ids else {}
 
+    codes = {analysis.country_code for analysis in analyses if analysis.country_code}
+    names = dict(db.session.execute(select(Country.code, Country.name).where(Country.code.in_(codes))).all()) \
+        if codes else {}
+
     summaries = {}
     for analysis in analyses:
         value = next((value for value in analysis.values if value.metric.is_energy and value.has_costs), None)
@@ -698,7 +705,9 @@ def summarize(analyses: Sequence[RoiAnalysis]) -> dict[int, AnalysisSummary]:
             if fraction is not None:
                 result = calculator.energy_roi(value.baseline, fraction, value.energy_price_eur_per_kwh,
                                                value.implementation_cost_eur)
-        summaries[analysis.id] = AnalysisSummary(value, result)
+        code = analysis.country_code
+        country = country_label(code, names[code]) if code in names else code or "world average"
+        summaries[analysis.id] = AnalysisSummary(value, result, country)
     return summaries
 
 

@@ -324,3 +324,14 @@ def test_research_form_cascade_fragment(manager, cat):
     assert 'name="option"' in body
     assert 'name="source"' in body
     assert 'hx-get="/admin/roi/research/new"' in body
+
+
+def test_research_form_refresh_saves_nothing(manager, cat):
+    data = {"stage": str(cat.stage.id), "tactic": str(cat.tactic.id), "architecture": str(cat.architecture.id),
+            "option": str(cat.option.id), f"baseline-{cat.energy.id}": "900", "refresh": "1"}
+    response = post(manager, "/admin/roi/research/new", **data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "was not saved" not in body
+    assert 'value="900"' in body
+    assert db.session.scalar(select(RoiAnalysis).where(RoiAnalysis.kind == "research")) is None

@@ -443,6 +443,7 @@ def test_saved_repository_rows_differ(client, analysis, cat):
     assert "2,400,000,000 inferences" in second
     assert "0.2 €/kWh" in second
     assert "UTC" in first
+    assert "Spain (ESP)" in first
     assert "2 analyses" in body
     assert "analysis(es)" not in body
 

@@ -137,18 +137,19 @@ def _register_phase(phase: str) -> None:
     item = f"{base}/<int:evaluation_id>"
     tag = collection.capitalize()
     common = {"tag": tag, "tool": "label", "defaults": {"phase": phase}}
+    article = "an" if phase[0] in "aeiou" else "a"
 
     api.operation("GET", base, summary=f"List the {collection} of a model", endpoint=f"list_{phase}",
                   query=schemas.PageQuery, response=schemas.EvaluationPage, **common)(list_evaluations)
-    api.operation("POST", base, summary=f"Record a {phase} and rate it", endpoint=f"create_{phase}",
+    api.operation("POST", base, summary=f"Record {article} {phase} and rate it", endpoint=f"create_{phase}",
                   body=schemas.EvaluationCreate, response=schemas.EvaluationOut, status=201, **common)(create_evaluation)
-    api.operation("GET", item, summary=f"Read a {phase} with its grades", endpoint=f"get_{phase}",
+    api.operation("GET", item, summary=f"Read {article} {phase} with its grades", endpoint=f"get_{phase}",
                   response=schemas.EvaluationOut, **common)(get_evaluation)
-    api.operation("GET", f"{item}/label.json", summary=f"Energy label of a {phase} as JSON",
+    api.operation("GET", f"{item}/label.json", summary=f"Energy label of {article} {phase} as JSON",
                   endpoint=f"label_json_{phase}", response=schemas.LabelOut, **common)(label_json)
-    api.operation("GET", f"{item}/label.svg", summary=f"Energy label of a {phase} as SVG",
+    api.operation("GET", f"{item}/label.svg", summary=f"Energy label of {article} {phase} as SVG",
                   endpoint=f"label_svg_{phase}", media_types=_SVG, **common)(label_svg)
-    api.operation("GET", f"{item}/label.pdf", summary=f"Energy label of a {phase} as PDF",
+    api.operation("GET", f"{item}/label.pdf", summary=f"Energy label of {article} {phase} as PDF",
                   endpoint=f"label_pdf_{phase}", media_types=_PDF, **common)(label_pdf)
 
 
