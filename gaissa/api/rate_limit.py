@@ -35,10 +35,11 @@ def window_start(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def count_write(address: str, limit: int, now: datetime | None = None, subject: str = "Anonymous API writes") -> RateDecision:
+def count_write(address: str, limit: int, now: datetime | None = None,
+                subject: str = "Anonymous API writes") -> RateDecision:
     """Count one write from `address` in the current window, commit it, and return whether it is allowed.
 
-    `address` may carry a prefix ("measure:203.0.113.7") so that other limits count apart; `subject`
+    `address` may carry a prefix ("measure:203.0.113.7"), so that other limits count apart. `subject`
     names what is counted in the log line written when the limit is reached.
     """
     now = now or utcnow()

@@ -32,14 +32,14 @@ _SPACES = re.compile(r"[\u00a0\u2009\u202f]")
 
 
 class NumberFormatError(ValueError):
-    """A typed number that does not parse; the message says what is wrong and how to write it."""
+    """A typed number that does not parse; the message states what is wrong and how to write it."""
 
 
 def parse_number(text: str) -> float:
     """Read a typed number: "0.25", "1e-3", "€10,000", "10 000" or "1,234.5"; raise NumberFormatError otherwise.
 
-    Commas, spaces and underscores are accepted between groups of three digits only; the decimal
-    separator is a dot, and a leading or trailing € sign is ignored.
+    Commas, spaces and underscores may separate groups of three digits, and nothing else. The decimal
+    separator is a dot. A leading or trailing € sign is ignored.
     """
     shown = text.strip()[:40]
     cleaned = _SPACES.sub(" ", text.strip()).removeprefix("€").removesuffix("€").strip()

@@ -84,7 +84,8 @@ def read_filter(args: Mapping[str, str]) -> tuple[AuditFilter, dict[str, str]]:
         try:
             dates[name] = date.fromisoformat(text)
         except ValueError:
-            errors[name] = f"The {label} date {text[:40]!r} is not a date; enter it as YYYY-MM-DD, e.g. 2025-03-31."
+            errors[name] = (f"The {label} date {text[:40]!r} is not a valid date; pick one in the calendar or write "
+                            "it as YYYY-MM-DD, e.g. 2025-03-31.")
     since, until = dates["since"], dates["until"]
     if since is not None and until is not None and since > until:
         errors["until"] = (f"The To date ({until.isoformat()}) is before the From date ({since.isoformat()}), so no "

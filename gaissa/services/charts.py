@@ -28,7 +28,7 @@ BASE_STYLE = dict(
     foreground_strong="#222222",
     foreground_subtle="#d9d9d9",
     font_family="DejaVu Sans, Helvetica, Arial, sans-serif",
-    # The charts are drawn 400 units wide and shown from about 320 px (a phone) to 440 px wide
+    # The charts are drawn 400 units wide and shown from about 320 px (a phone) to 480 px wide
     # (the page caps them), so 15-unit text reads at 12 px or more.
     label_font_size=15,
     major_label_font_size=15,
@@ -57,8 +57,8 @@ def _style(*colours: str) -> Style:
 
 CHART_WIDTH = 400
 CHART_HEIGHT = 340
-# At most this many labels on the x axis, so that labels such as "4.8B" never run into each other;
-# the y axis stacks its labels and takes one more.
+# At most this many labels on the x axis, so that labels such as "4.8B" never run into each other.
+# The y axis stacks its labels, so it takes one more.
 MAX_TICKS = 5
 MAX_Y_TICKS = 6
 
@@ -162,7 +162,7 @@ def roi_evolution_chart(points: Sequence[EvolutionPoint], break_even: int | None
                         width: int = CHART_WIDTH, height: int = CHART_HEIGHT) -> Markup:
     """Draw the ROI in percent against the number of inferences, marking the break-even point.
 
-    The axes have at most five round labels and cover the whole curve, from its first point.
+    Each axis has a few round labels and covers the whole curve, from its first point.
     """
     finite = [(p.inferences, p.roi * 100) for p in points if p.roi is not None and math.isfinite(p.roi)]
     options = dict(
@@ -199,7 +199,7 @@ def income_costs_chart(result: EnergyRoi, span: int, width: int = CHART_WIDTH, h
         show_x_guides=False, x_labels=x_ticks, xrange=(x_ticks[0], x_ticks[-1]), y_labels=y_ticks,
         range=(y_ticks[0], y_ticks[-1]), **_common(width, height),
     )
-    # Legends stay under about 32 characters, or the narrow chart cuts them; the page's caption says more.
+    # Legends stay under about 32 characters because the narrow chart cuts longer ones; the page's caption explains more.
     chart.add("Income: cost without the tactic", income, stroke_style={"width": 3, "dasharray": "8, 5"})
     chart.add("Costs: implementation + energy", costs)
     if result.break_even is not None and 0 < result.break_even <= span:

@@ -220,7 +220,7 @@ def clean(data: MetricInput, phase: str, metric: Metric | None = None) -> tuple[
     if weight is not None and weight < 0:
         errors["weight"] = f"The weight must be ≥ 0; got {weight:g}."
     elif weight is not None and weight > MAX_WEIGHT:
-        errors["weight"] = (f"The weight must be at most {MAX_WEIGHT:g}; got {weight:g}. Weights are relative: "
+        errors["weight"] = (f"The weight must be at most {MAX_WEIGHT:,.0f}; got {weight:g}. Weights are relative: "
                             "0.2 against 0.1 counts the same as 200 against 100.")
 
     unit_for_numbers = unit if "unit" not in errors else ""
@@ -412,7 +412,8 @@ def _check_range(boundaries: list[float | None], unit: str, errors: dict[str, st
             continue
         if bounded and not low <= value <= high:
             hint = " For percentages use the unit %." if unit == "score" else ""
-            errors[name] = f"Boundary {position} must be from {low:g} to {high:g}, the range of {measured}; got {value:g}.{hint}"
+            errors[name] = (f"Boundary {position} must be from {low:g} to {high:g}, the range of {measured}; "
+                            f"got {value:g}.{hint}")
         elif value < 0:
             shown_unit = f" {unit}" if unit_label(unit) else ""
             errors[name] = (f"Boundary {position} must be ≥ 0, because {measured} cannot be negative; "
@@ -463,11 +464,11 @@ def _metric_named(name: str, phase: str, metric: Metric | None) -> Metric | None
 
     Names are compared in Python, because SQLite's lower() changes only ASCII letters.
     """
-    # NOTE: two managers creating the same name at the same instant both pass this check; there is no
-    # unique constraint on (phase, name) because names are compared without case.
-    wanted = name.casefold()
+    # NOTE: two managers saving the same name at the same instant both pass this check. No unique
+    # constraint on (phase, name) backs it, because names are compared without case.
+    folded = name.casefold()
     for candidate in db.session.scalars(select(Metric).where(Metric.phase == phase)):
-        if candidate.name.strip().casefold() == wanted and (metric is None or candidate.id != metric.id):
+        if candidate.name.strip().casefold() == folded and (metric is None or candidate.id != metric.id):
             return candidate
     return None
 

@@ -237,10 +237,11 @@ def series_span(break_even: int | None) -> int:
 def chart_span(result: EnergyRoi) -> int:
     """Return the number of inferences both charts of an analysis span.
 
-    With a positive break-even point: twice that point. For a tactic that never pays back:
-    10 times the inferences whose energy cost with the tactic equals the implementation cost,
-    so the gap between the lines shows; when that cost is 0, the analysis's own workload. For a
-    tactic that pays back from the first inference: 2,000,000. Never more than MAX_SERIES_SPAN.
+    With a positive break-even point, the span is twice that point. For a tactic that never pays
+    back, it is 10 times the inferences whose energy cost with the tactic equals the implementation
+    cost, so that the gap between the lines shows. A free tactic that never pays back spans the
+    analysis's own workload, and one that pays back from the first inference 2,000,000 inferences.
+    No span exceeds MAX_SERIES_SPAN.
     """
     if result.break_even is not None and result.break_even > 0:
         return min(2 * result.break_even, MAX_SERIES_SPAN)

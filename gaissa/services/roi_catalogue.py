@@ -433,8 +433,8 @@ def _plain(value: float) -> str:
 class MetricRow:
     """A metric of an analysis: its baseline, the expected reduction and the expected new value.
 
-    `reduction` is the catalogue's current figure (None once it is removed); `change` applies the
-    figure stored with the analysis, or the catalogue's for analyses saved before figures were stored.
+    `reduction` is the catalogue's current figure, None once it is removed. `change` applies the figure
+    stored with the analysis; analyses saved before figures were stored use the catalogue's.
     """
 
     metric: RoiMetric
@@ -603,7 +603,7 @@ def alternatives(analysis: RoiAnalysis) -> list[tuple[TacticParameterOption, lis
 
 @dataclass(frozen=True)
 class AnalysisSummary:
-    """What tells listed analyses apart: the first energy metric's inputs and its break-even point.
+    """The figures that distinguish listed analyses: the first energy metric's inputs and its break-even point.
 
     `result` is None when the analysis has no energy metric with costs, or its expected reduction is gone.
     """

@@ -72,7 +72,8 @@ def read_uploads(phase: str, files: list[UploadedFile], inference_count: int | N
     result.draft = evaluations.create_draft(
         phase=phase, source=EvaluationSource.FILE, values={}, inference_count=inference_count,
         model_name=(model_name or "").strip() or _model_name_from(result.reports),
-        provenance={"files": [_report_record(report) for report in result.reports]},
+        provenance={"files": [_report_record(report) for report in result.reports],
+                    "model_name_given": bool((model_name or "").strip())},
     )
     return result
 
@@ -97,6 +98,8 @@ def choose_runs(draft: EvaluationDraft, selections: dict[int, list[int]]) -> lis
             continue
         picked = [runs[i] for i in chosen]
         run = picked[0] if len(picked) == 1 else mean_of_runs(picked)
+        if index == 0 and not draft.provenance.get("model_name_given"):
+            draft.model_name = _model_name_from_runs(picked) or draft.model_name
         row = run.label if len(picked) == 1 else f"mean of {len(picked)} runs ({', '.join(r.label for r in picked)})"
         for key, number in run.values.items():
             if key in value_provenance:
@@ -145,8 +148,12 @@ def _run_from_record(record: dict[str, Any]) -> ImportedRun:
 
 
 def _model_name_from(reports: list[ImportReport]) -> str | None:
-    for report in reports:
-        for run in report.runs:
-            if run.label and not run.label.startswith("line "):
-                return run.label.split(",")[0]
+    return _model_name_from_runs([run for report in reports for run in report.runs])
+
+
+def _model_name_from_runs(runs: list[ImportedRun]) -> str | None:
+    """The project name of the first run labelled "project, run id", as a suggested model name."""
+    for run in runs:
+        if run.label and not run.label.startswith("line "):
+            return run.label.split(",")[0]
     return None

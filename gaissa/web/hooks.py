@@ -1,4 +1,4 @@
-"""Request hooks: public pages of a disabled tool answer 404, except for QA managers, who see a banner."""
+"""Request hooks: public pages of a disabled tool return 404, except for QA managers, who see a banner."""
 
 from flask import Flask, abort, g, request
 from flask_login import current_user

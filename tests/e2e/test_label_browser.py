@@ -42,7 +42,9 @@ def test_upload_save_and_download_pdf(live_server, page, tmp_path):
 
     page.wait_for_selector("text=Review the values read from your files")
     assert page.input_value("#value-energy") != ""
-    page.click("text=Create a new model")
+    # The run's project name has no model yet, so the form offers to create it, already filled in.
+    assert page.input_value("#new-model-name") == "digits-random-forest"
+    assert page.locator("details:has(#new-model-name)").get_attribute("open") is not None
     page.fill("#new-model-name", "digits-random-forest (browser test)")
     page.click("button:has-text('Create model')")
     page.wait_for_selector("text=Model created and selected.")

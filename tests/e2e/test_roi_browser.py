@@ -10,11 +10,18 @@ pytestmark = pytest.mark.browser
 PRUNING = ("Model optimization", "Energy-aware pruning", "AlexNet", "top-5 accuracy loss budget: 1 %")
 
 
+def settle(page):
+    """Wait until htmx has swapped and settled, so the new form's selects react to changes."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def choose(page, stage, tactic, architecture, option):
     # Each choice reloads the form through htmx; wait until the next list offers the wanted entry.
+    settle(page)
     page.select_option("#stage", label=stage)
     for select, label in (("#tactic", tactic), ("#architecture", architecture), ("#option", option)):
         page.wait_for_selector(f"{select} option:text-is('{label}')", state="attached")
+        settle(page)
         page.select_option(select, label=label)
     page.wait_for_selector("button:has-text('Calculate and save'):not([disabled])")
 

@@ -175,7 +175,7 @@ def test_name_without_letters_is_rejected(manager):
     ({"unit": "score", "b1": "0.1", "b2": "0.2", "b3": "5", "b4": "8"}, "b3",
      "Boundary 3 must be from 0 to 1, the range of a score; got 5. For percentages use the unit %."),
     ({"unit": "%", "b4": "120"}, "b4", "Boundary 4 must be from 0 to 100, the range of a percentage; got 120."),
-    ({"weight": "1e308"}, "weight", "The weight must be at most 1000; got 1e+308."),
+    ({"weight": "1e308"}, "weight", "The weight must be at most 1,000; got 1e+308."),
 ])
 def test_invalid_input_is_reported_at_the_field(manager, changes, field, message):
     response = post(manager, "/admin/metrics/new?phase=inference", metric_form(**changes))

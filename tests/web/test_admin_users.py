@@ -246,13 +246,13 @@ def test_audit_invalid_date_is_named_at_its_field(manager):
     page = manager.get("/admin/audit?since=2024-13-01").get_data(as_text=True)
     fragment = manager.get("/admin/audit?since=not-a-date", headers=HTMX).get_data(as_text=True)
 
-    assert 'id="audit-since-error">The From date &#39;2024-13-01&#39; is not a date; enter it as YYYY-MM-DD' in page
+    assert 'id="audit-since-error">The From date &#39;2024-13-01&#39; is not a valid date; pick one' in page
     assert 'aria-invalid="true" aria-describedby="audit-since-error"' in page
     assert 'value="2024-13-01"' in page
     assert "No entries are listed: correct the dates marked in the filter." in page
     assert "<html" not in fragment
     assert '<div id="audit-since-message" hx-swap-oob="true"><p class="field-error"' in fragment
-    assert "The From date &#39;not-a-date&#39; is not a date" in fragment
+    assert "The From date &#39;not-a-date&#39; is not a valid date" in fragment
     assert '<div id="audit-until-message" hx-swap-oob="true"></div>' in fragment
     assert "entry." not in fragment
 

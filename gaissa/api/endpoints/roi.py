@@ -29,7 +29,7 @@ def create_analysis(body: schemas.RoiAnalysisCreate):
     except roi_catalogue.AnalysisInputError as exc:
         raise invalid_input(exc.errors) from None
 
-    # Build the whole answer before committing, so a failure on the way writes nothing.
+    # Build the whole response before committing, so a failure on the way writes nothing.
     body = analysis_out(roi_catalogue.analysis_report(analysis))
     db.session.commit()
     return created(body, url_for("api.get_analysis", analysis_id=analysis.id, _external=True))

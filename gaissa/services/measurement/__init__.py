@@ -42,8 +42,8 @@ from gaissa.services.measurement.spec import (
 
 __all__ = [
     "DEFAULT_PRESET", "ENERGY_UNITS", "JOB_KIND", "METHODS", "PRESETS", "EnergySource", "MeasurementFailed",
-    "MeasurementInputError", "MeasurementLimits", "MeasurementRateLimited", "MeasurementRefused", "MeasurementResult", "MeasurementSpec",
-    "RunOutcome", "Sample", "build_result", "cancel_measurement", "check_endpoint", "country_choices",
+    "MeasurementInputError", "MeasurementLimits", "MeasurementRateLimited", "MeasurementRefused", "MeasurementResult",
+    "MeasurementSpec", "RunOutcome", "Sample", "build_result", "cancel_measurement", "check_endpoint", "country_choices",
     "describe_failure", "get_measurement_job", "input_errors", "job_draft", "parse_header_lines", "parse_inputs", "run_measurement",
     "run_measurement_job", "samples_csv", "save_draft", "start_measurement", "validate",
 ]

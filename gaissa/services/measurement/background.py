@@ -161,7 +161,7 @@ def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user
 
 
 def _count_start(address: str, limit: int) -> None:
-    """Count a measurement start of the client address (committed at once); raise MeasurementRateLimited past the limit."""
+    """Count a measurement start of the client address (committed at once); raise MeasurementRateLimited past it."""
     # The counters share the table of the API's per-address limit, under keys of their own.
     decision = rate_limit.count_write(f"measure:{address}", limit, subject="Endpoint measurements")
     if not decision.allowed:

@@ -171,7 +171,8 @@ def _notes(spec: MeasurementSpec, outcome: RunOutcome) -> list[str]:
     else:
         notes.append(f"Energy is the mean of the values the endpoint reported ({spec.energy.describe_location()}).")
     if spec.method == "GET":
-        notes.append("GET requests carry no body, so each input was sent in the URL and the body template was not used.")
+        notes.append("GET requests carry no body, so each input was sent in the URL and the body template was not "
+                     "used.")
     if outcome.rate_wait_s > 0:
         notes.append(f"Requests waited {outcome.rate_wait_s:.1f} s in total for this site's per-address rate limit, "
                      "so the throughput may be lower than the endpoint can serve.")
