@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: bdfd41111534
+Revision ID: 0b66219ceac5
 Revises: 
-Create Date: 2026-12-04 21:16:40.348537
+Create Date: 2026-12-04 22:14:15.239576
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import gaissa.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = 'bdfd41111534'
+revision = '0b66219ceac5'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -527,6 +527,7 @@ def upgrade():
     sa.Column('analysis_id', sa.Integer(), nullable=False),
     sa.Column('metric_id', sa.Integer(), nullable=False),
     sa.Column('baseline', sa.Float(), nullable=False),
+    sa.Column('expected_reduction', sa.Float(), nullable=True),
     sa.Column('energy_price_eur_per_kwh', sa.Float(), nullable=True),
     sa.Column('implementation_cost_eur', sa.Float(), nullable=True),
     sa.CheckConstraint('(energy_price_eur_per_kwh IS NULL) = (implementation_cost_eur IS NULL)', name=op.f('ck_roi_analysis_values_costs_together')),
