@@ -59,7 +59,7 @@ def get(port: int, path: str, connection: http.client.HTTPConnection | None = No
     response.read()
     elapsed = time.perf_counter() - started
     if response.status != 200:
-        raise RuntimeError(f"GET {path} answered {response.status}")
+        raise RuntimeError(f"GET {path} returned HTTP {response.status}")
     if own:
         connection.close()
     return elapsed
@@ -142,6 +142,11 @@ def main() -> None:
         "For context, the About page (site layout and session, no database query of its own) in the same run: "
         f"median {results['about'] * 1000:.2f} ms, {rps_about:.0f} requests per second; the label page is "
         f"{results['label'] / results['about']:.1f}× its median and {rps_about / rps_label:.1f}× below its throughput.",
+        "",
+        f"Verdict: PDF under 1 s {'met' if results['pdf'] < 1 else 'NOT met'}; label page within 3× of the minimal page "
+        f"{'met' if rps_minimal / rps_label <= 3 and results['label'] / results['minimal'] <= 3 else 'NOT met'}. "
+        "The label page reads about ten rows from the database and renders the site layout, while the minimal page "
+        "returns a constant string; rendered label drawings and breakdowns are cached per evaluation.",
     ])
     print(table)
     write_section(table)

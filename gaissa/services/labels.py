@@ -213,8 +213,8 @@ def _entries_by_key(evaluation: Evaluation) -> dict[str, SchemeEntry]:
 def build_label(evaluation: Evaluation, page_url: str | None) -> LabelView:
     """Build the label's view-model from the evaluation's stored grades and its scheme version.
 
-    `page_url` is the evaluation's permanent page, drawn as a QR code; None for a label of a run that
-    is not stored (`gaissa rate --pdf`), which then says so instead.
+    `page_url` is the evaluation's permanent page, drawn as a QR code. It is None for a run that is
+    not stored (`gaissa rate --pdf`), whose label then prints that it was not stored.
     """
     colours = grade_colours()
     entries = _entries_by_key(evaluation)

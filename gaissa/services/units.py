@@ -61,7 +61,7 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
 
 # A typed quantity: one plain number, then optionally a unit made of unit names joined by "/", "*", "·"
 # or spaces, each with an optional one-digit exponent ("m^2", "s**-1"). Anything else (arithmetic,
-# long exponents such as "9**9**9", thousands separators) is rejected before pint sees it, because
+# long exponents such as "9**9**9", thousands separators) is rejected before pint parses it, because
 # pint evaluates whole expressions and a short text could take minutes.
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
 _UNIT_NAME = r"(?:[A-Za-zµμΩ°%][A-Za-z0-9_µμΩ°%]*?)(?:(?:\^|\*\*)-?\d)?"

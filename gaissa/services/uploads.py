@@ -152,7 +152,7 @@ def _model_name_from(reports: list[ImportReport]) -> str | None:
 
 
 def _model_name_from_runs(runs: list[ImportedRun]) -> str | None:
-    """The project name of the first run labelled "project, run id", as a suggested model name."""
+    """Return the project name of the first run labelled "project, run id", as a suggested model name."""
     for run in runs:
         if run.label and not run.label.startswith("line "):
             return run.label.split(",")[0]
