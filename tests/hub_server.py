@@ -4,7 +4,7 @@ It serves what the sync reads: GET /api/models (filter, sort, expand, limit, cur
 a `Link: <…>; rel="next"` header), GET /api/models/{repo_id} (with `blobs=True` file sizes),
 GET /api/datasets/{dataset_id} (with `expand=cardData`) and GET /{repo_id}/resolve/{revision}/README.md.
 Card metadata is parsed from each README's YAML front matter, as the Hub does; a README whose YAML is
-invalid has no card data. Tests can inject error answers (429 with Retry-After, 5xx) and hold requests
+invalid has no card data. Tests can inject error responses (429 with Retry-After, 5xx) and hold requests
 at a gate.
 
 Run it alone for benchmarks: `python -m tests.hub_server --replicate 20000` prints its URL.
@@ -208,7 +208,7 @@ class FakeHub:
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
 
-    # --- Answers --------------------------------------------------------------------------------
+    # --- Responses --------------------------------------------------------------------------------
 
     def _take_fault(self, path: str) -> _Fault | None:
         with self._lock:

@@ -7,7 +7,7 @@ The static parts use Flask-WTF for CSRF and validation.
 from dataclasses import dataclass, field
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, MultipleFileField
+from flask_wtf.file import MultipleFileField
 from werkzeug.datastructures import MultiDict
 from wtforms import IntegerField, StringField
 from wtforms.validators import NumberRange, Optional
@@ -49,10 +49,6 @@ class UploadForm(FlaskForm):
         "Number of inferences in the measured run", validators=[Optional(), NumberRange(min=1, max=10**12)]
     )
     model_name = StringField("Model name (optional)", validators=[Optional()])
-
-
-class SingleFileForm(FlaskForm):
-    file = FileField("File")
 
 
 def read_tool_choices(form: MultiDict, count: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""All tables, imported here so that the metadata knows every one of them."""
+"""All tables, imported here so that the metadata contains every one of them."""
 
 from gaissa.models import roi, sync, tokens  # noqa: F401  (feature tables register themselves)
 

@@ -149,7 +149,7 @@ def parse_info(phase: str, raw: Mapping[str, str]) -> tuple[dict[InfoField, str]
 
 
 def _is_known_country(text: str) -> bool:
-    """Return True when the carbon-intensity data knows the country (always True while that data is not loaded)."""
+    """Return True when the carbon-intensity data contains the country (always True while that data is not loaded)."""
     try:
         from gaissa.services import carbon
     except ImportError:

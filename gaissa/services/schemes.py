@@ -33,8 +33,8 @@ _UNITS_WHERE_ZERO_IS_VALID = frozenset({"count", "score", "1", "", "%", "percent
 def zero_is_missing(unit: str) -> bool:
     """Return True when a zero value of this unit means "not measured".
 
-    That holds for every physical quantity (energy, emissions, time, sizes, FLOPs, ratios of them);
-    only counts and scores can really be zero (no downloads, a useless model).
+    That is true of every physical quantity: energy, emissions, time, sizes, FLOPs and their ratios.
+    Only counts and scores can really be zero (no downloads, a useless model).
     """
     # Bytes are dimensionless in pint, so the counts and scores are named rather than detected.
     return unit not in _UNITS_WHERE_ZERO_IS_VALID

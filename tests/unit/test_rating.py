@@ -93,7 +93,7 @@ def test_overall_weighted_mean_renormalised_over_graded_metrics():
     assert not result.is_complete
 
 
-def test_metric_with_zero_weight_is_graded_but_not_counted():
+def test_zero_weight_metric_not_counted():
     result = rate([lower_rule("a", weight=1.0), lower_rule("b", weight=0.0)], {"a": 0.5, "b": 20.0})
     assert result.metrics["b"].letter == "E"
     assert result.overall_letter == "A"

@@ -148,9 +148,12 @@ def test_models_search_page_and_fragment(client):
     make_evaluation(name="alpha-model")
     make_evaluation(name="beta-model")
     page = client.get("/gaissalabel/models?q=alpha").get_data(as_text=True)
-    assert "<html" in page and "alpha-model" in page and "beta-model" not in page
+    assert "<html" in page
+    assert "alpha-model" in page
+    assert "beta-model" not in page
     fragment = client.get("/gaissalabel/models?q=beta", headers=HTMX).get_data(as_text=True)
-    assert "<html" not in fragment and "beta-model" in fragment
+    assert "<html" not in fragment
+    assert "beta-model" in fragment
 
 
 def test_models_pagination(client):
@@ -168,7 +171,8 @@ def test_models_pagination(client):
 def test_model_detail_lists_evaluations_by_phase(client):
     evaluation = make_evaluation()
     page = client.get(f"/gaissalabel/models/{evaluation.model_id}").get_data(as_text=True)
-    assert "Trainings" in page and "Inferences" in page
+    assert "Trainings" in page
+    assert "Inferences" in page
     assert label_path(evaluation) in page
 
 
@@ -181,10 +185,12 @@ def test_label_page_shows_grade_breakdown_and_downloads(client):
     assert "2 of 7 metrics graded" in page
     assert "Why these grades" in page
     assert "Recommendations to improve this result" in page
-    assert "Training type" in page and "pretraining" in page
+    assert "Training type" in page
+    assert "pretraining" in page
     assert label_path(evaluation, "/label.pdf") in page
     assert label_path(evaluation, "/label.svg") in page
-    assert "<svg" in page and "ENERGY" in page
+    assert "<svg" in page
+    assert "ENERGY" in page
 
 
 def test_label_page_wrong_phase_or_model_is_404(client):

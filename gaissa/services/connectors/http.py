@@ -338,7 +338,7 @@ def resolve_and_check(host: str, port: int, resolver: Resolver = system_resolver
     """Resolve `host` and check every address; return them, or raise when any one is refused.
 
     IP literals in any spelling are checked without calling the resolver. A host that resolves to
-    both public and non-public addresses is refused, so that the answer used to connect cannot
+    both public and non-public addresses is refused, so that the address used to connect cannot
     differ from the one checked. A host on the allow-list may resolve to non-public addresses,
     except cloud metadata addresses.
     """
@@ -374,7 +374,7 @@ def resolve_and_check(host: str, port: int, resolver: Resolver = system_resolver
 
 @dataclass(frozen=True)
 class Target:
-    """A checked http(s) URL split into what the client needs to send it."""
+    """Parts of a checked http(s) URL that the client needs to send a request."""
 
     url: str
     scheme: str

@@ -106,7 +106,7 @@ class HubSettings:
         )
 
     def __repr__(self) -> str:
-        # Logs show this representation, so it says whether a token is set and leaves the token out.
+        # Logs show this representation, so it states whether a token is set and leaves the token out.
         token = "set" if self.token else "not set"
         return f"HubSettings(endpoint={self.endpoint!r}, token {token}, workers={self.workers})"
 
