@@ -75,6 +75,8 @@ class Config:
     # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host headers are trusted.
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Each process's whole-page cache of public pages for anonymous visitors (gaissa/web/page_cache.py); 0 = off.
+    PAGE_CACHE_MAX_BYTES = int(os.environ.get("PAGE_CACHE_MB", "32")) * 1024 * 1024
 
 
 for _name, _value in _optional_settings().items():
@@ -88,6 +90,8 @@ class DevelopmentConfig(Config):
     SECRET_KEY = Config.SECRET_KEY or "development-only-secret-key"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    # Template edits show at once in development; set PAGE_CACHE_MB to try the cache.
+    PAGE_CACHE_MAX_BYTES = int(os.environ.get("PAGE_CACHE_MB", "0")) * 1024 * 1024
 
 
 class ProductionConfig(Config):

@@ -90,6 +90,10 @@ def register_extensions(app: Flask) -> None:
 
     auth_login.configure(login_manager)
 
+    from gaissa.services import content_version
+
+    content_version.install()
+
 
 def register_blueprints(app: Flask) -> None:
     from gaissa.admin.routes import bp as admin_bp

@@ -12,6 +12,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from gaissa import create_app
 from gaissa.extensions import db
 from gaissa.services import seed
+from gaissa.web import page_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -55,6 +56,7 @@ def _transaction(request):
     Views may commit: the session joins the outer transaction with savepoints, so their commits
     only release a savepoint.
     """
+    page_cache.clear()  # a test may change settings the cached pages were rendered with
     if "app" not in request.fixturenames or "live_server" in request.fixturenames \
             or request.node.get_closest_marker("no_rollback"):
         yield  # pure unit tests need no database; live servers commit for real

@@ -46,5 +46,8 @@ def test_upgrade_downgrade_upgrade_matches_models(tmp_path):
 
             upgrade()
             assert "evaluations" in inspect(db.engine).get_table_names()
+            with db.engine.connect() as connection:
+                tokens = connection.execute(text("SELECT token FROM content_state")).scalars().all()
+            assert len(tokens) == 1, f"{url}: the page caches need exactly one content_state row, found {tokens}"
             db.session.remove()
             db.engine.dispose()

@@ -15,6 +15,7 @@ from gaissa.labeling.pages import (
 )
 from gaissa.services import browse, evaluations, labels, statistics, uploads
 from gaissa.web.htmx import redirect_htmx_aware, render
+from gaissa.web.page_cache import cached_for_visitors
 
 bp = Blueprint("labeling", __name__)
 PHASE = "<any(training, inference):phase>"
@@ -25,6 +26,7 @@ def _user_id() -> int | None:
 
 
 @bp.get("/")
+@cached_for_visitors
 def home():
     return render("labeling/home.html", counts=statistics.label_counts())
 
@@ -120,6 +122,7 @@ def choose_runs(phase: str, draft_id: str):
 
 
 @bp.get("/models")
+@cached_for_visitors
 def models():
     page = browse.search_models(
         request.args.get("q", ""), page=request.args.get("page", 1, type=int),
@@ -130,6 +133,7 @@ def models():
 
 
 @bp.get("/models/<int:model_id>")
+@cached_for_visitors
 def model_detail(model_id: int):
     model = browse.get_model(model_id)
     if model is None:
@@ -140,6 +144,7 @@ def model_detail(model_id: int):
 
 
 @bp.get("/models/<int:model_id>/<any(trainings, inferences):collection>/<int:evaluation_id>")
+@cached_for_visitors
 def evaluation(model_id: int, collection: str, evaluation_id: int):
     found = load_evaluation(model_id, collection, evaluation_id)
     return render("labeling/evaluation.html", **evaluation_page_context(found))

@@ -7,6 +7,7 @@ from gaissa.models.geo import WORLD_CODE, CarbonIntensity, Country
 from gaissa.models.jobs import FINISHED_STATES, Job, JobState
 from gaissa.models.labeling import (
     CalculationTool,
+    ContentState,
     Direction,
     Evaluation,
     EvaluationDraft,
@@ -26,8 +27,8 @@ from gaissa.models.labeling import (
 )
 
 __all__ = [
-    "AuditEntry", "CalculationTool", "EvaluationDraft", "CarbonIntensity", "Country", "Direction", "Evaluation",
-    "EvaluationSource", "FINISHED_STATES", "Grade", "InfoField", "InfoValue", "Job", "JobState",
+    "AuditEntry", "CalculationTool", "CarbonIntensity", "ContentState", "Country", "Direction", "Evaluation",
+    "EvaluationDraft", "EvaluationSource", "FINISHED_STATES", "Grade", "InfoField", "InfoValue", "Job", "JobState",
     "MLModel", "Metric", "MetricValue", "Phase", "RatingScheme", "Role", "SchemeEntry", "SchemeStatus",
     "SiteSettings", "ToolMapping", "User", "WORLD_CODE",
 ]

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gaissa.extensions import db
@@ -319,6 +319,22 @@ class SiteSettings(db.Model):
 
     def __repr__(self) -> str:
         return f"<SiteSettings label={self.label_enabled} roi={self.roi_enabled}>"
+
+
+class ContentState(db.Model):
+    """The single row (id = 1) whose token changes with every commit that changes what public pages show.
+
+    Rendered pages and the tool switches are cached per process under this token, so a cached copy is never
+    served after a change: see gaissa/services/content_version.py.
+    """
+
+    __tablename__ = "content_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self) -> str:
+        return f"<ContentState {self.token}>"
 
 
 class EvaluationDraft(db.Model):

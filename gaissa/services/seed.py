@@ -19,7 +19,7 @@ from gaissa.models import (
 )
 from gaissa.models.base import utcnow
 from gaissa.services import catalogue_defaults as defaults
-from gaissa.services import site
+from gaissa.services import content_version, site
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ def seed_catalogue() -> dict[str, int]:
     """Create what is missing of the default catalogue; never overwrite what managers changed."""
     created = {"grades": 0, "metrics": 0, "schemes": 0, "info_fields": 0, "tools": 0}
     site.get_settings()
+    content_version.ensure_row()
 
     for letter, position, colour in defaults.GRADES:
         if db.session.scalar(select(Grade).where(Grade.letter == letter)) is None:

@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gaissa.extensions import db
 from gaissa.models import SiteSettings
+from gaissa.services import content_version
 
 TOOLS = ("label", "roi")
 
@@ -28,7 +29,10 @@ def get_settings() -> SiteSettings:
 
 
 def get_settings_or_defaults() -> SettingsView:
-    """Read the switches without writing, once per request; an empty or missing table means both tools are on."""
+    """Read the switches without writing, once per request; an empty or missing table means both tools are on.
+
+    Processes keep the last copy they read under the content token, so most requests read no settings row.
+    """
     if has_request_context() and "site_settings" in g:
         return g.site_settings
     view = _read_settings()
@@ -38,6 +42,26 @@ def get_settings_or_defaults() -> SettingsView:
 
 
 def _read_settings() -> SettingsView:
+    token = content_version.current_token()
+    cached = _process_copy
+    if token is not None and cached is not None and cached[0] == token:
+        return cached[1]
+    view = _read_settings_row()
+    if token is not None:
+        _remember(token, view)
+    return view
+
+
+# The switches as of a content token; every process keeps its own copy (see services/content_version.py).
+_process_copy: tuple[int, SettingsView] | None = None
+
+
+def _remember(token: int, view: SettingsView) -> None:
+    global _process_copy
+    _process_copy = (token, view)
+
+
+def _read_settings_row() -> SettingsView:
     try:
         settings = db.session.get(SiteSettings, 1)
     except SQLAlchemyError:

@@ -3,7 +3,7 @@
 from flask import Flask, abort, g, request
 from flask_login import current_user
 
-from gaissa.services import site
+from gaissa.services import content_version, site
 
 # Blueprints whose public pages belong to a tool; the admin blueprints stay reachable for managers.
 TOOL_OF_BLUEPRINT = {"labeling": "label", "measure": "label", "roi": "roi"}
@@ -13,7 +13,10 @@ TOOL_NAMES = {"label": "GAISSALabel", "roi": "the GAISSA ROI Analyzer"}
 def register(app: Flask) -> None:
     @app.before_request
     def hide_disabled_tools():
+        # Tests can keep one app context (and so one `g`) across requests: start each request afresh.
         g.pop("switched_off_notice", None)
+        g.pop("site_settings", None)
+        content_version.forget_request_token()
         tool = TOOL_OF_BLUEPRINT.get(request.blueprint or "")
         if tool is None or site.is_enabled(tool):
             return None

@@ -3,16 +3,19 @@
 from flask import Blueprint, render_template
 
 from gaissa.services import statistics
+from gaissa.web.page_cache import cached_for_visitors
 
 bp = Blueprint("web", __name__)
 
 
 @bp.get("/")
+@cached_for_visitors
 def home():
     return render_template("home.html", counts=statistics.site_counts())
 
 
 @bp.get("/about")
+@cached_for_visitors
 def about():
     return render_template("about.html")
 

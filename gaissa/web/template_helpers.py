@@ -3,7 +3,7 @@
 from flask import Flask, request, url_for
 from flask_login import current_user
 
-from gaissa.web import formatting
+from gaissa.web import formatting, page_cache
 
 
 def register(app: Flask) -> None:
@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["date"] = formatting.format_date
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["pictogram"] = _pictogram
+    page_cache.register(app)
 
     @app.context_processor
     def inject_site_state():

@@ -1,0 +1,188 @@
+"""The whole-page cache for anonymous visitors and the content token that keeps it fresh."""
+
+import re
+
+import pytest
+from sqlalchemy import delete, text, update
+
+from gaissa.extensions import db
+from gaissa.models import ContentState, Job, MLModel
+from gaissa.services import content_version
+from gaissa.web import page_cache
+from tests.web.admin_support import HTMX, post, request_in_fresh_context, store_evaluation
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+@pytest.fixture
+def label_url(app):
+    evaluation = store_evaluation("training", {"energy": 12.0, "co2_eq_emissions": 5000.0}, model_name="Cached model")
+    return f"/gaissalabel/models/{evaluation.model_id}/trainings/{evaluation.id}"
+
+
+def visit(app, url, **kwargs):
+    """An anonymous visitor with no cookies, in a request context of their own."""
+    return request_in_fresh_context(app, app.test_client(), "GET", url, **kwargs)
+
+
+def token() -> int:
+    return db.session.scalar(text("SELECT token FROM content_state WHERE id = 1"))
+
+
+def test_second_visit_is_served_from_the_cache(app, label_url):
+    first, second = visit(app, label_url), visit(app, label_url)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (first.headers["X-Page-Cache"], second.headers["X-Page-Cache"]) == ("miss", "hit")
+    assert "Cached model" in second.get_data(as_text=True)
+    assert second.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "HX-Request" in second.headers["Vary"]
+
+
+def test_each_visitor_gets_their_own_working_csrf_token(app, label_url):
+    visit(app, label_url)
+    visitors = [app.test_client(), app.test_client()]
+    pages = [request_in_fresh_context(app, client, "GET", label_url) for client in visitors]
+    assert all(page.headers["X-Page-Cache"] == "hit" for page in pages)
+    tokens = [CSRF_META.search(page.get_data(as_text=True)).group(1) for page in pages]
+    assert tokens[0] != tokens[1]
+    for page in pages:
+        assert "csrf-" not in CSRF_META.search(page.get_data(as_text=True)).group(1)
+    # The token from the cached page passes the CSRF check of the same visitor's form post, and only theirs.
+    login = {"email": "nobody@example.org", "password": "x"}
+    own = request_in_fresh_context(app, visitors[0], "POST", "/auth/login", data={**login, "csrf_token": tokens[0]})
+    other = request_in_fresh_context(app, visitors[1], "POST", "/auth/login", data={**login, "csrf_token": tokens[0]})
+    assert "Form expired" not in own.get_data(as_text=True)
+    assert "Form expired" in other.get_data(as_text=True)
+
+
+def test_a_committed_change_is_shown_at_once(app, label_url):
+    visit(app, label_url)
+    assert visit(app, label_url).headers["X-Page-Cache"] == "hit"
+    db.session.execute(update(MLModel).where(MLModel.name == "Cached model").values(name="Renamed model"))
+    db.session.commit()
+    page = visit(app, label_url)
+    assert page.headers["X-Page-Cache"] == "miss"
+    assert "Renamed model" in page.get_data(as_text=True)
+
+
+def test_a_token_written_by_another_process_invalidates_this_one(app, label_url):
+    """Freshness comes from the database, so a change committed by any process or host is seen."""
+    visit(app, label_url)
+    db.session.execute(text("UPDATE content_state SET token = token + 1 WHERE id = 1"))
+    db.session.commit()
+    assert visit(app, label_url).headers["X-Page-Cache"] == "miss"
+
+
+def test_hiding_an_evaluation_removes_the_cached_page(app, client, auth, label_url):
+    visit(app, label_url)
+    auth.login()
+    evaluation_id = int(label_url.rsplit("/", 1)[1])
+    response = post(client, f"/admin/moderation/evaluations/{evaluation_id}/hidden", {"hidden": "1"})
+    assert response.status_code == 303
+    assert visit(app, label_url).status_code == 404
+
+
+def test_switching_the_tool_off_is_seen_by_cached_pages(app, client, auth, label_url):
+    visit(app, label_url)
+    auth.login()
+    post(client, "/admin/settings", {"roi_enabled": "y"})
+    assert visit(app, label_url).status_code == 404
+    post(client, "/admin/settings", {"label_enabled": "y", "roi_enabled": "y"})
+    assert visit(app, label_url).status_code == 200
+
+
+def test_logged_in_users_htmx_and_query_strings_bypass_the_cache(app, client, auth, label_url):
+    visit(app, label_url)
+    assert "X-Page-Cache" not in visit(app, label_url + "?utm_source=x").headers
+    assert "X-Page-Cache" not in visit(app, label_url, headers=HTMX).headers
+    auth.login()
+    page = client.get(label_url)
+    assert page.status_code == 200 and "X-Page-Cache" not in page.headers
+
+
+def test_pages_with_a_flash_message_are_not_stored(app, label_url):
+    visitor = app.test_client()
+    with visitor.session_transaction() as session:
+        session["_flashes"] = [("success", "Evaluation saved.")]
+    page = request_in_fresh_context(app, visitor, "GET", label_url)
+    assert "Evaluation saved." in page.get_data(as_text=True)
+    assert "X-Page-Cache" not in page.headers
+    assert "Evaluation saved." not in visit(app, label_url).get_data(as_text=True)
+
+
+def test_not_found_pages_are_not_stored(app):
+    assert visit(app, "/gaissalabel/models/999999").status_code == 404
+    assert visit(app, "/gaissalabel/models/999999").status_code == 404
+
+
+def test_cache_off_when_the_budget_is_zero(app, label_url, monkeypatch):
+    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", 0)
+    assert "X-Page-Cache" not in visit(app, label_url).headers
+
+
+def test_budget_drops_the_least_recently_used_page():
+    store = page_cache._Store()
+    store.put(1, "/a", b"a" * 40, budget=100)
+    store.put(1, "/b", b"b" * 40, budget=100)
+    assert store.get(1, "/a") is not None  # /a is now the most recently used
+    store.put(1, "/c", b"c" * 40, budget=100)
+    assert (store.get(1, "/a"), store.get(1, "/b")) == (b"a" * 40, None)
+    store.put(1, "/huge", b"h" * 101, budget=100)
+    assert store.get(1, "/huge") is None
+    assert store.get(2, "/a") is None  # another token never sees these pages
+    store.put(2, "/d", b"d", budget=100)
+    assert store.get(1, "/a") is None and store.size == 1
+
+
+def test_ignored_tables_leave_the_token_alone(app):
+    before = token()
+    db.session.add(Job(kind="noop", state="queued"))
+    db.session.commit()
+    assert token() == before
+
+
+def test_orm_flush_and_bulk_statements_change_the_token(app):
+    before = token()
+    db.session.add(MLModel(name="Token model"))
+    db.session.commit()
+    after_flush = token()
+    assert after_flush != before
+    db.session.execute(delete(MLModel).where(MLModel.name == "Token model"))
+    db.session.commit()
+    assert token() != after_flush
+
+
+def test_a_rolled_back_change_keeps_the_token(app):
+    before = token()
+    db.session.add(MLModel(name="Never saved"))
+    db.session.flush()
+    db.session.rollback()
+    db.session.commit()
+    assert token() == before
+
+
+def test_no_token_while_the_session_holds_uncommitted_changes(app):
+    with app.test_request_context("/"):
+        assert content_version.current_token() is not None
+        db.session.add(MLModel(name="Pending"))
+        assert content_version.current_token() is None
+        db.session.flush()
+        assert content_version.current_token() is None
+        db.session.rollback()
+
+
+def test_missing_row_switches_the_cache_off(app, label_url):
+    db.session.execute(delete(ContentState))
+    db.session.commit()
+    assert "X-Page-Cache" not in visit(app, label_url).headers
+    content_version.ensure_row()
+    db.session.commit()
+    assert db.session.get(ContentState, 1) is not None
+
+
+
+@pytest.mark.parametrize("url", ["/", "/about", "/gaissalabel/", "/gaissalabel/models", "model", "label"])
+def test_every_cached_page_is_shared(app, label_url, url):
+    url = {"label": label_url, "model": label_url.split("/trainings/")[0]}.get(url, url)
+    assert visit(app, url).headers["X-Page-Cache"] == "miss"
+    assert visit(app, url).headers["X-Page-Cache"] == "hit"
