@@ -4,12 +4,12 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, render_template, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from gaissa.models import Evaluation, EvaluationDraft
-from gaissa.services import browse, evaluations, labels, schemes
+from gaissa.services import browse, content_version, evaluations, labels, schemes
 
 COLLECTIONS = {"trainings": "training", "inferences": "inference"}
 
@@ -99,13 +99,9 @@ def upload_choice_context(draft: EvaluationDraft) -> dict[str, Any]:
 
 def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:
     page_url = label_page_url(evaluation)
-    current = schemes.current_scheme(evaluation.phase)
-    current_rating = None
-    if current.id != evaluation.scheme_id:
-        current_rating = evaluations.rerate(evaluation, current)
-
-    key = labels.content_fingerprint(evaluation, page_url)
-    content = _content_cache.get(key)
+    token = content_version.current_token()
+    key = (token, evaluation.id, page_url)
+    content = _content_cache.get(key) if token is not None else None
     if content is None:
         label = labels.build_label(evaluation, page_url)
         content = (
@@ -113,9 +109,15 @@ def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:
             Markup(labels.render_label_svg(evaluation, page_url, label)),
             Markup(render_template("labeling/partials/_breakdown.html", breakdown=labels.build_breakdown(evaluation))),
             Markup(render_template("labeling/partials/_share.html", evaluation=evaluation, page_url=page_url)),
+            schemes.current_scheme(evaluation.phase).id,
         )
-        _remember(key, content)
-    label, label_svg, breakdown_html, share_html = content
+        if token is not None:
+            _remember(key, content)
+    label, label_svg, breakdown_html, share_html, current_scheme_id = content
+    current = current_rating = None
+    if current_scheme_id != evaluation.scheme_id:
+        current = schemes.current_scheme(evaluation.phase)
+        current_rating = evaluations.rerate(evaluation, current)
     return {
         "evaluation": evaluation,
         "model": evaluation.model,
@@ -127,12 +129,12 @@ def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:
         "current_rating": current_rating,
         "page_url": page_url,
         "info_values": sorted(evaluation.info_values, key=lambda item: item.field.position),
-        "request_url": request.url,
     }
 
 
-# Rendered label drawings and breakdowns, keyed by everything they show, so a cached entry is never stale.
-# Each process keeps its own; the oldest entries go first.
+# Rendered label drawings, breakdowns and the current scheme, keyed by the content token (which changes with
+# every committed change they could show), the evaluation and the page address. Each process keeps its own;
+# the oldest entries go first. Logged-in users get these too; anonymous visitors mostly get the whole page.
 _CONTENT_CACHE_SIZE = 512
 _content_cache: OrderedDict[tuple, tuple] = OrderedDict()
 _cache_lock = threading.Lock()

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from gaissa.extensions import db
 from gaissa.models import Evaluation, InfoValue, MLModel
@@ -138,8 +138,8 @@ def get_evaluation(model_id: int, phase: str, evaluation_id: int, include_hidden
     """Return the evaluation when it belongs to that model and phase and is visible."""
     evaluation = db.session.scalar(
         select(Evaluation)
-        .options(selectinload(Evaluation.values), selectinload(Evaluation.info_values).selectinload(InfoValue.field),
-                 selectinload(Evaluation.model))
+        .options(joinedload(Evaluation.model), joinedload(Evaluation.scheme), selectinload(Evaluation.values),
+                 selectinload(Evaluation.info_values).joinedload(InfoValue.field))
         .where(Evaluation.id == evaluation_id)
     )
     if evaluation is None or evaluation.model_id != model_id or evaluation.phase != phase:

@@ -5,7 +5,6 @@ the API, so that all of them show the same grades: the ones stored with the eval
 rating scheme version.
 """
 
-import json
 import math
 import re
 import textwrap
@@ -414,26 +413,3 @@ def build_scale(direction: str, boundaries: tuple[float, float, float, float], v
                 fraction = (value - low) / (high - low) if high != low else 0.5
             marker_x = index * 20.0 + min(1.0, max(0.0, fraction)) * 20.0
     return ScaleView(segments, ticks, marker_x, clipped, logarithmic, direction, unit)
-
-
-def content_fingerprint(evaluation: Evaluation, page_url: str) -> tuple:
-    """Fingerprint everything the label and the breakdown show: the evaluation, its model and the catalogue texts.
-
-    Two evaluations with equal fingerprints render identically, so rendered pages can be cached under it.
-    """
-    model = evaluation.model
-    values = tuple(sorted(
-        (value.metric_key, value.value, value.unit, value.grade, json.dumps(value.provenance, sort_keys=True, default=str))
-        for value in evaluation.values
-    ))
-    catalogue = db.session.execute(
-        select(Metric.key, Metric.name, Metric.description, Metric.how_to_measure, Metric.recommendations, Metric.pictogram)
-        .where(Metric.phase == evaluation.phase).order_by(Metric.key)
-    ).all()
-    colours = db.session.execute(select(Grade.letter, Grade.colour).order_by(Grade.position)).all()
-    return (
-        evaluation.id, evaluation.scheme_id, evaluation.overall_grade, evaluation.graded_count,
-        evaluation.scheme_metric_count, evaluation.source, evaluation.registered_at, evaluation.inference_count,
-        json.dumps(evaluation.provenance, sort_keys=True, default=str), model.name, model.author, page_url, values,
-        json.dumps([tuple(row) for row in catalogue], default=str), tuple(tuple(row) for row in colours),
-    )
