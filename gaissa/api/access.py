@@ -16,13 +16,12 @@ from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from gaissa.api import rate_limit
 from gaissa.api.errors import ApiProblem
 from gaissa.api.registry import SAFE_METHODS, ApiRegistry, Operation
 from gaissa.extensions import csrf, db
 from gaissa.models import User
 from gaissa.models.tokens import ApiToken
-from gaissa.services import site, tokens
+from gaissa.services import site, tokens, write_limits
 
 DEFAULT_ANONYMOUS_WRITES_PER_HOUR = 60
 TOOL_NAMES = {"label": "GAISSALabel", "roi": "The GAISSA ROI Analyzer"}
@@ -128,7 +127,7 @@ def _check_csrf(who: Caller) -> None:
 
 def _count_anonymous_write() -> None:
     limit = int(current_app.config.get("API_ANONYMOUS_WRITES_PER_HOUR", DEFAULT_ANONYMOUS_WRITES_PER_HOUR))
-    decision = rate_limit.count_write(request.remote_addr or "unknown", limit)
+    decision = write_limits.count_write(request.remote_addr or "unknown", limit)
     if not decision.allowed:
         raise ApiProblem(
             429, "Too Many Requests",

@@ -21,10 +21,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from gaissa.api import rate_limit
 from gaissa.extensions import db
 from gaissa.models import EvaluationDraft, Job, JobState
-from gaissa.services import evaluations, jobs
+from gaissa.services import evaluations, jobs, write_limits
 from gaissa.services.connectors import http
 from gaissa.services.jobs import JobContext, job_handler
 from gaissa.services.measurement.results import CarbonLookup, build_result, save_draft
@@ -163,7 +162,7 @@ def start_measurement(spec: MeasurementSpec, headers: Mapping[str, str], *, user
 def _count_start(address: str, limit: int) -> None:
     """Count a measurement start of the client address (committed at once); raise MeasurementRateLimited past it."""
     # The counters share the table of the API's per-address limit, under keys of their own.
-    decision = rate_limit.count_write(f"measure:{address}", limit, subject="Endpoint measurements")
+    decision = write_limits.count_write(f"measure:{address}", limit, subject="Endpoint measurements")
     if not decision.allowed:
         minutes = max(1, -(-decision.retry_after // 60))
         raise MeasurementRateLimited(

@@ -1,4 +1,4 @@
-"""Fixed-window counters of anonymous API writes per client address, kept in the database.
+"""Fixed-window counters of writes per client address (anonymous API writes, measurement starts), in the database.
 
 The counters live in the database so that every gunicorn worker (and every web host behind
 the same database) reads the same counts. Each counted request commits its increment at once,
