@@ -29,6 +29,14 @@ _OPTIONAL_FLOATS = (
 )
 
 
+def _megabytes(name: str, default: str) -> int:
+    """Read a size in whole megabytes (0 or more) and return it in bytes."""
+    raw = os.environ.get(name, "").strip() or default
+    if not raw.isdigit():
+        raise RuntimeError(f"{name}={raw!r} is not a whole number of megabytes (0 or more); fix or unset it.")
+    return int(raw) * 1024 * 1024
+
+
 def _optional_settings() -> dict:
     """Read the optional limits that are set in the environment, converted to numbers."""
     settings: dict = {}
@@ -57,7 +65,7 @@ class Config:
     # Empty means "the URL of the current request".
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    MAX_CONTENT_LENGTH = _megabytes("MAX_UPLOAD_MB", "20")
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -76,7 +84,7 @@ class Config:
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # Each process's whole-page cache of public pages for anonymous visitors (gaissa/web/page_cache.py); 0 = off.
-    PAGE_CACHE_MAX_BYTES = int(os.environ.get("PAGE_CACHE_MB", "32")) * 1024 * 1024
+    PAGE_CACHE_MAX_BYTES = _megabytes("PAGE_CACHE_MB", "32")
 
 
 for _name, _value in _optional_settings().items():
@@ -91,7 +99,7 @@ class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     # Template edits show at once in development; set PAGE_CACHE_MB to try the cache.
-    PAGE_CACHE_MAX_BYTES = int(os.environ.get("PAGE_CACHE_MB", "0")) * 1024 * 1024
+    PAGE_CACHE_MAX_BYTES = _megabytes("PAGE_CACHE_MB", "0")
 
 
 class ProductionConfig(Config):

@@ -25,6 +25,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     trust_proxy_headers(app)
     configure_logging(app)
     register_extensions(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_request_hooks(app)
     register_template_helpers(app)
@@ -93,6 +94,18 @@ def register_extensions(app: Flask) -> None:
     from gaissa.services import content_version
 
     content_version.install()
+
+    from gaissa.services import text_search
+
+    with app.app_context():  # the model searches call a casefold SQL function that SQLite lacks
+        for engine in db.engines.values():
+            text_search.install(engine)
+
+
+def register_url_converters(app: Flask) -> None:
+    from gaissa.web.converters import DatabaseInteger
+
+    app.url_map.converters["int"] = DatabaseInteger
 
 
 def register_blueprints(app: Flask) -> None:

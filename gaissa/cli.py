@@ -12,6 +12,7 @@ def _load_commands() -> None:
     from gaissa.measure import commands as _measure  # noqa: F401
     from gaissa.roi import commands as _roi  # noqa: F401
     from gaissa.sync import commands as _sync  # noqa: F401
+    from gaissa.web import commands as _web  # noqa: F401
 
 
 _load_commands()

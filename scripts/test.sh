@@ -7,6 +7,18 @@ cd "$(dirname "$0")/.."
 
 make --no-print-directory install
 
+# The probe's PyTorch and Keras tests need torch and keras, which are no dependency of the package.
+# Install them into .venv only from a local CPU wheel of torch, pinned to its +cpu version, because
+# pip would otherwise download a CUDA build of several GB. Without the wheel those tests are skipped.
+TORCH_WHEEL_DIR="${TORCH_WHEEL_DIR:-/opt/wheels}"
+if compgen -G "$TORCH_WHEEL_DIR/torch-2.13.0+cpu-*.whl" >/dev/null; then
+  echo "Installing torch 2.13.0+cpu from $TORCH_WHEEL_DIR and keras for the probe's framework tests"
+  .venv/bin/pip install --quiet --find-links "$TORCH_WHEEL_DIR" "torch==2.13.0+cpu" "keras>=3" \
+    || echo "WARNING: installing torch and keras failed; the probe's PyTorch and Keras tests will be skipped." >&2
+else
+  echo "No torch-2.13.0+cpu wheel in $TORCH_WHEEL_DIR; the probe's PyTorch and Keras tests will be skipped."
+fi
+
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)

@@ -104,7 +104,7 @@ def tool_input(body: schemas.ToolWrite, tool: CalculationTool | None = None) -> 
     which removes it. Raise CatalogueInputError for unknown or repeated targets.
     """
     errors: dict[str, str] = {}
-    submitted: dict[str, tuple[str, str]] = {}
+    submitted: dict[str, tool_admin.MappingInput] = {}
     names: dict[str, str] = {}
     metrics = {metric.key: metric for metric in db.session.scalars(select(Metric))}
     fields = {f"{item.phase}.{item.key}": item for item in db.session.scalars(select(InfoField))}
@@ -132,15 +132,16 @@ def tool_input(body: schemas.ToolWrite, tool: CalculationTool | None = None) -> 
         if form_key in submitted:
             errors[prefix] = "This metric or field is mapped twice; map each one from a single column."
             continue
-        submitted[form_key] = (mapping.column, mapping.column_unit or "")
+        submitted[form_key] = tool_admin.MappingInput(mapping.column, mapping.column_unit or "", mapping.per_inference)
         names[f"{form_key}-column"] = f"{prefix}.column"
         names[f"{form_key}-unit"] = f"{prefix}.column_unit"
+        names[f"{form_key}-per_inference"] = f"{prefix}.per_inference"
     if errors:
         raise CatalogueInputError(errors)
 
     for existing in (tool.mappings if tool is not None else []):
         form_key = f"m-{existing.metric_id}" if existing.metric_id is not None else f"f-{existing.field_id}"
-        submitted.setdefault(form_key, ("", ""))
+        submitted.setdefault(form_key, tool_admin.MappingInput("", ""))
     data = tool_admin.ToolInput(name=body.name, file_format=body.file_format, description=body.description,
                                 mappings=submitted)
     return data, names

@@ -143,7 +143,7 @@ def tool_out(tool: CalculationTool) -> schemas.ToolOut:
         mappings=[
             schemas.MappingOut(
                 phase=mapping.phase, column=mapping.column, column_unit=mapping.column_unit,
-                metric=mapping.metric.key if mapping.metric is not None else None,
+                per_inference=bool(mapping.per_inference), metric=mapping.metric.key if mapping.metric is not None else None,
                 info_field=f"{mapping.field.phase}.{mapping.field.key}" if mapping.field is not None else None,
             )
             for mapping in tool.mappings

@@ -350,12 +350,18 @@ class MappingIn(RequestModel):
     info_field: Annotated[str, StringConstraints(pattern=r"^(training|inference)\.[A-Za-z0-9_.\-]{1,64}$")] | None = Field(
         None, description="Information field as phase.key, e.g. training.country.")
     column_unit: text(32) | None = Field(None, description="Unit of the column's values, converted to the metric's unit.")
+    per_inference: bool = Field(False, description=(
+        "Inference metrics only: true when the column already contains one inference's value (e.g. latency_ms), so "
+        "an upload does not divide it by the number of inferences. False: an energy, time or mass column is a "
+        "total of the measured run and is divided."))
 
 
 class MappingOut(BaseModel):
     phase: Phase
     column: str
     column_unit: str | None
+    per_inference: bool = Field(description="True when the column already contains one inference's value, so an "
+                                            "upload does not divide it by the number of inferences.")
     metric: str | None
     info_field: str | None
 

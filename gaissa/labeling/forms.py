@@ -15,6 +15,8 @@ from wtforms.validators import NumberRange, Optional
 VALUE_PREFIX = "value-"
 INFO_PREFIX = "info-"
 TOOL_PREFIX = "tool-"
+RUNS_PREFIX = "runs-"
+COMBINE_PREFIX = "combine-"
 
 
 @dataclass
@@ -54,3 +56,17 @@ class UploadForm(FlaskForm):
 def read_tool_choices(form: MultiDict, count: int) -> list[str]:
     """Return the tool chosen for each uploaded file, in upload order ("" when none was chosen)."""
     return [form.get(f"{TOOL_PREFIX}{index}", "") for index in range(count)]
+
+
+def read_run_choices(form: MultiDict) -> tuple[dict[int, list[int]], dict[int, str]]:
+    """Return the run indexes chosen per file ("runs-<file>") and the combination per file ("combine-<file>")."""
+    selections: dict[int, list[int]] = {}
+    combinations: dict[int, str] = {}
+    for name in form:
+        if name.startswith(RUNS_PREFIX) and name.removeprefix(RUNS_PREFIX).isdigit():
+            selections[int(name.removeprefix(RUNS_PREFIX))] = [
+                int(value) for value in form.getlist(name) if value.isdigit()
+            ]
+        elif name.startswith(COMBINE_PREFIX) and name.removeprefix(COMBINE_PREFIX).isdigit():
+            combinations[int(name.removeprefix(COMBINE_PREFIX))] = form.get(name, "")
+    return selections, combinations

@@ -9,7 +9,8 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from gaissa.models import Evaluation, EvaluationDraft
-from gaissa.services import browse, content_version, evaluations, labels, schemes
+from gaissa.services import browse, content_version, evaluations, labels, schemes, uploads
+from gaissa.web import page_cache
 
 COLLECTIONS = {"trainings": "training", "inferences": "inference"}
 
@@ -86,12 +87,26 @@ def _countries() -> list[tuple[str, str]]:
     return carbon.countries_with_data()
 
 
-def upload_choice_context(draft: EvaluationDraft) -> dict[str, Any]:
+def upload_choice_context(draft: EvaluationDraft, selections: dict[int, list[int]] | None = None,
+                          combinations: dict[int, str] | None = None) -> dict[str, Any]:
+    """Build the run-choice page: the files, and per file the checked runs, the combination and whether to offer a sum.
+
+    A submitted choice is shown again as it was sent; otherwise uploads.suggested_choice decides.
+    """
     metrics = evaluations.metrics_of_phase(draft.phase)
+    files = (draft.provenance or {}).get("files", [])
+    choices = []
+    for index, record in enumerate(files):
+        rows, combination = uploads.suggested_choice(record["runs"])
+        if selections is not None and len(record["runs"]) > 1:
+            rows = selections.get(index, [])
+            combination = (combinations or {}).get(index, combination)
+        choices.append({"rows": set(rows), "combination": combination, "offers_sum": uploads.offers_sum(record["runs"])})
     return {
         "phase": draft.phase,
         "draft": draft,
-        "files": (draft.provenance or {}).get("files", []),
+        "files": files,
+        "choices": choices,
         "metric_units": {metric.key: metric.unit for metric in metrics},
         "metric_names": {metric.key: metric.name for metric in metrics},
     }
@@ -104,13 +119,16 @@ def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:
     content = _content_cache.get(key) if token is not None else None
     if content is None:
         label = labels.build_label(evaluation, page_url)
-        content = (
-            label,
-            Markup(labels.render_label_svg(evaluation, page_url, label)),
-            Markup(render_template("labeling/partials/_breakdown.html", breakdown=labels.build_breakdown(evaluation))),
-            Markup(render_template("labeling/partials/_share.html", evaluation=evaluation, page_url=page_url)),
-            schemes.current_scheme(evaluation.phase).id,
-        )
+        # Kept fragments hold the CSRF placeholder, never a visitor's token; each response gets its own.
+        with page_cache.placeholder_tokens():
+            content = (
+                label,
+                Markup(labels.render_label_svg(evaluation, page_url, label)),
+                Markup(render_template("labeling/partials/_breakdown.html",
+                                       breakdown=labels.build_breakdown(evaluation))),
+                Markup(render_template("labeling/partials/_share.html", evaluation=evaluation, page_url=page_url)),
+                schemes.current_scheme(evaluation.phase).id,
+            )
         if token is not None:
             _remember(key, content)
     label, label_svg, breakdown_html, share_html, current_scheme_id = content
@@ -135,7 +153,7 @@ def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:
 # Rendered label drawings, breakdowns and the current scheme, keyed by the content token (which changes with
 # every committed change they could show), the evaluation and the page address. Each process keeps its own;
 # the oldest entries go first. Logged-in users get these too; anonymous visitors mostly get the whole page.
-_CONTENT_CACHE_SIZE = 512
+_CONTENT_CACHE_SIZE = 128  # about 60 kB each
 _content_cache: OrderedDict[tuple, tuple] = OrderedDict()
 _cache_lock = threading.Lock()
 

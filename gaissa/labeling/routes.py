@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user
 
 from gaissa.extensions import db
-from gaissa.labeling.forms import UploadForm, read_evaluation_form, read_tool_choices
+from gaissa.labeling.forms import UploadForm, read_evaluation_form, read_run_choices, read_tool_choices
 from gaissa.labeling.pages import (
     evaluation_page_context,
     evaluation_url,
@@ -14,7 +14,7 @@ from gaissa.labeling.pages import (
     upload_choice_context,
 )
 from gaissa.services import browse, evaluations, labels, statistics, uploads
-from gaissa.web.htmx import redirect_htmx_aware, render
+from gaissa.web.htmx import htmx_target, redirect_htmx_aware, render
 from gaissa.web.page_cache import cached_for_visitors
 
 bp = Blueprint("labeling", __name__)
@@ -84,9 +84,11 @@ def model_options(phase: str):
 def upload(phase: str):
     form = UploadForm()
     tools = uploads.tools_for_phase(phase)
+    page = {"phase": phase, "form": form, "tools": tools,
+            "count_tool_ids": uploads.tools_needing_inference_count(phase, tools)}
     if request.method == "GET" or not form.validate_on_submit():
         status = 200 if request.method == "GET" else 422
-        return render("labeling/upload.html", status=status, phase=phase, form=form, tools=tools, result=None)
+        return render("labeling/upload.html", status=status, result=None, **page)
 
     files = [item for item in request.files.getlist(form.files.name) if item and item.filename]
     choices = read_tool_choices(request.form, len(files))
@@ -96,7 +98,7 @@ def upload(phase: str):
     ]
     result = uploads.read_uploads(phase, uploaded, form.inference_count.data, form.model_name.data)
     if not result.ok:
-        return render("labeling/upload.html", status=422, phase=phase, form=form, tools=tools, result=result)
+        return render("labeling/upload.html", status=422, result=result, **page)
     db.session.commit()
     return redirect(url_for("labeling.choose_runs", phase=phase, draft_id=result.draft.id), code=303)
 
@@ -107,18 +109,15 @@ def choose_runs(phase: str, draft_id: str):
     if draft is None or draft.phase != phase or draft.source != "file":
         abort(404)
     errors: list[str] = []
+    selections = combinations = None
     if request.method == "POST":
-        selections = {
-            int(name.removeprefix("runs-")): [int(value) for value in request.form.getlist(name) if value.isdigit()]
-            for name in request.form
-            if name.startswith("runs-") and name.removeprefix("runs-").isdigit()
-        }
-        errors = uploads.choose_runs(draft, selections)
+        selections, combinations = read_run_choices(request.form)
+        errors = uploads.choose_runs(draft, selections, combinations)
         if not errors:
             db.session.commit()
             return redirect(url_for("labeling.new_evaluation", phase=phase, draft=draft.id), code=303)
     return render("labeling/choose_runs.html", status=422 if errors else 200, errors=errors,
-                  **upload_choice_context(draft))
+                  **upload_choice_context(draft, selections, combinations))
 
 
 @bp.get("/models")
@@ -138,9 +137,17 @@ def model_detail(model_id: int):
     model = browse.get_model(model_id)
     if model is None:
         abort(404, description=f"No model with id {model_id}. It may have been removed.")
-    return render("labeling/model.html", model=model,
-                  trainings=browse.evaluations_of(model, "training"),
-                  inferences=browse.evaluations_of(model, "inference"))
+    per_page = current_app.config["ITEMS_PER_PAGE"]
+    trainings_page = request.args.get("trainings_page", 1, type=int)
+    inferences_page = request.args.get("inferences_page", 1, type=int)
+    lists = {
+        "trainings": browse.evaluation_page(model, "training", trainings_page, per_page),
+        "inferences": browse.evaluation_page(model, "inference", inferences_page, per_page),
+    }
+    # The pager of each list targets that list, so an htmx request renders only the list it named.
+    collection = htmx_target() if htmx_target() in lists else "trainings"
+    return render("labeling/model.html", "labeling/partials/_evaluation_list.html", model=model, lists=lists,
+                  collection=collection)
 
 
 @bp.get("/models/<int:model_id>/<any(trainings, inferences):collection>/<int:evaluation_id>")

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gaissa.extensions import db
@@ -295,6 +295,9 @@ class ToolMapping(db.Model):
     column: Mapped[str] = mapped_column(String(200))
     # Unit of the column's values, converted to the metric's unit on import; None = already in the metric's unit.
     column_unit: Mapped[str | None] = mapped_column(String(32))
+    # True when the column already contains one inference's value (e.g. latency_ms), so an inference import does not
+    # divide it by the number of inferences. False means a total of the measured run. Only inference metrics set it.
+    per_inference: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     metric_id: Mapped[int | None] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
     field_id: Mapped[int | None] = mapped_column(ForeignKey("info_fields.id", ondelete="CASCADE"))
 

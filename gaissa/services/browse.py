@@ -7,8 +7,47 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from gaissa.extensions import db
 from gaissa.models import Evaluation, InfoValue, MLModel
+from gaissa.services.text_search import contains_text
 
 MAX_PER_PAGE = 100
+
+
+class _PageNumbers:
+    """Page arithmetic shared by the page dataclasses, which define page, per_page and total."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return _page_count(self.total, self.per_page)
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def first(self) -> int:
+        """1-based position of the page's first item in the whole list, 0 when the list is empty."""
+        return min(self.total, (self.page - 1) * self.per_page + 1)
+
+    @property
+    def last(self) -> int:
+        """1-based position of the page's last item in the whole list, 0 when the list is empty."""
+        return min(self.total, self.page * self.per_page)
+
+
+def _page_count(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def _clamp_page(page: int, total: int, per_page: int) -> int:
+    return min(max(1, page), _page_count(total, per_page))
 
 
 @dataclass(frozen=True)
@@ -20,24 +59,23 @@ class ModelRow:
 
 
 @dataclass(frozen=True)
-class ModelPage:
+class ModelPage(_PageNumbers):
     rows: list[ModelRow]
     page: int
     per_page: int
     total: int
     query: str
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
+@dataclass(frozen=True)
+class EvaluationPage(_PageNumbers):
+    """One page of a model's trainings or of its inferences, newest first."""
 
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
+    items: list[Evaluation]
+    phase: str
+    page: int
+    per_page: int
+    total: int
 
 
 def _visible_models(query: str, include_hidden: bool):
@@ -46,18 +84,20 @@ def _visible_models(query: str, include_hidden: bool):
         statement = statement.where(MLModel.hidden.is_(False))
     words = query.split()
     for word in words[:8]:
-        pattern = f"%{word.lower()}%"
         statement = statement.where(or_(
-            func.lower(MLModel.name).like(pattern),
-            func.lower(func.coalesce(MLModel.author, "")).like(pattern),
-            func.lower(func.coalesce(MLModel.external_id, "")).like(pattern),
+            contains_text(MLModel.name, word),
+            contains_text(func.coalesce(MLModel.author, ""), word),
+            contains_text(func.coalesce(MLModel.external_id, ""), word),
         ))
     return statement
 
 
 def search_models(query: str = "", page: int = 1, per_page: int = 20, include_hidden: bool = False,
                   provider: str | None = None) -> ModelPage:
-    """Return one page of models matching every word of `query` in name, author or Hub id, newest first."""
+    """Return one page of models matching every word of `query` in name, author or Hub id, newest first.
+
+    Words match in any letter case and anywhere in a field. The characters % and _ match only themselves.
+    """
     query = (query or "").strip()[:200]
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
@@ -67,7 +107,7 @@ def search_models(query: str = "", page: int = 1, per_page: int = 20, include_hi
     elif provider:
         statement = statement.where(MLModel.provider == provider)
     total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    page = min(page, max(1, -(-total // per_page)))
+    page = _clamp_page(page, total, per_page)
     models = db.session.scalars(
         statement.order_by(MLModel.created_at.desc(), MLModel.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()
@@ -132,6 +172,26 @@ def evaluations_of(model: MLModel, phase: str | None = None, include_hidden: boo
     if not include_hidden:
         statement = statement.where(Evaluation.hidden.is_(False))
     return list(db.session.scalars(statement.order_by(Evaluation.registered_at.desc(), Evaluation.id.desc())))
+
+
+def evaluation_page(model: MLModel, phase: str, page: int = 1, per_page: int = 20,
+                    include_hidden: bool = False) -> EvaluationPage:
+    """Return one page of the model's evaluations of `phase`, newest first.
+
+    A page number out of range gives the nearest page, so a stale or edited address never fails.
+    """
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    statement = select(Evaluation).where(Evaluation.model_id == model.id, Evaluation.phase == phase)
+    if not include_hidden:
+        statement = statement.where(Evaluation.hidden.is_(False))
+
+    total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    page = _clamp_page(page, total, per_page)
+    items = db.session.scalars(
+        statement.order_by(Evaluation.registered_at.desc(), Evaluation.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return EvaluationPage(list(items), phase, page, per_page, total)
 
 
 def get_evaluation(model_id: int, phase: str, evaluation_id: int, include_hidden: bool = False) -> Evaluation | None:

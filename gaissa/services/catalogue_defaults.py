@@ -203,6 +203,8 @@ class MappingDefault:
     metric: str | None = None
     field: str | None = None
     column_unit: str | None = None
+    # True when the column already contains one inference's value; see ToolMapping.per_inference.
+    per_inference: bool = False
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,8 @@ TOOLS = (
         (
             MappingDefault("inference", "parameters", metric="parameters", column_unit="count"),
             MappingDefault("inference", "file_size_bytes", metric="file_size", column_unit="B"),
-            MappingDefault("inference", "flops", metric="flops", column_unit="FLOPs"),
+            # gaissa-probe writes the FLOPs of one input. FLOPs are never divided, so the flag only documents this.
+            MappingDefault("inference", "flops", metric="flops", column_unit="FLOPs", per_inference=True),
         ),
     ),
     ToolDefault(

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from gaissa.extensions import db
 from gaissa.models import ContentState
 
-# Tables that no cached page shows and that change often (job progress, throttling, drafts, logs).
+# Tables that no cached page shows and that change often (job progress, throttling, drafts, logs, and the
+# accounts, which only logged-in pages show and every login updates).
 IGNORED_TABLES = frozenset({
     "content_state", "jobs", "sync_runs", "sync_items", "login_attempts", "audit_log", "evaluation_drafts",
-    "api_tokens", "api_rate_counters",
+    "api_tokens", "api_rate_counters", "users",
 })
 _CHANGED = "gaissa.content_changed"
 _TOKEN = "content_token"
@@ -66,6 +67,15 @@ def forget_request_token() -> None:
     """Drop the token read earlier in this request (called at the start of each request and after a commit)."""
     if has_app_context():
         g.pop(_TOKEN, None)
+
+
+def renew() -> int:
+    """Write a new token, so that every process drops its cached pages (after changing rows outside the app)."""
+    ensure_row()
+    token = secrets.randbits(62)
+    db.session.execute(update(ContentState).where(ContentState.id == 1).values(token=token))
+    forget_request_token()
+    return token
 
 
 def ensure_row() -> None:

@@ -11,6 +11,7 @@ from gaissa.extensions import db
 from gaissa.models import Evaluation, InfoValue, MetricValue, MLModel
 from gaissa.services import audit, scheme_admin
 from gaissa.services.rating import RatingResult
+from gaissa.services.text_search import contains_text
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 25
@@ -43,14 +44,14 @@ class EvaluationRow:
 
 
 def search_models(text: str = "", state: str = "all", page: int = 1, page_size: int = PAGE_SIZE) -> ModelPage:
-    """Return one page of models whose name, author or hub id contains `text`, newest first."""
+    """Return one page of models whose name, author or hub id contains `text` in any letter case, newest first."""
     conditions = []
     if text.strip():
-        needle = text.strip().lower()
+        needle = text.strip()
         conditions.append(or_(
-            func.lower(MLModel.name).contains(needle, autoescape=True),
-            func.lower(func.coalesce(MLModel.author, "")).contains(needle, autoescape=True),
-            func.lower(func.coalesce(MLModel.external_id, "")).contains(needle, autoescape=True),
+            contains_text(MLModel.name, needle),
+            contains_text(func.coalesce(MLModel.author, ""), needle),
+            contains_text(func.coalesce(MLModel.external_id, ""), needle),
         ))
     if state == "visible":
         conditions.append(MLModel.hidden.is_(False))

@@ -87,7 +87,7 @@ def seed_catalogue() -> dict[str, int]:
         for mapping in item.mappings:
             tool.mappings.append(ToolMapping(
                 phase=mapping.phase, column=mapping.column, column_unit=mapping.column_unit,
-                metric=metrics_by_key[mapping.metric] if mapping.metric else None,
+                per_inference=mapping.per_inference, metric=metrics_by_key[mapping.metric] if mapping.metric else None,
                 field=fields[(mapping.phase, mapping.field)] if mapping.field else None,
             ))
         db.session.add(tool)

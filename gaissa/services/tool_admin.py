@@ -4,6 +4,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
@@ -22,8 +23,9 @@ FILE_FORMATS = {
     "carbontracker": "carbontracker log file",
     "eco2ai": "eco2ai CSV",
 }
-# Form names of the mapping inputs: m-<metric id>-column, m-<metric id>-unit, f-<field id>-column.
-MAPPING_INPUT = re.compile(r"^(?P<kind>[mf])-(?P<id>\d+)-(?P<part>column|unit)$")
+# Form names of the mapping inputs: m-<metric id>-column, m-<metric id>-unit, m-<metric id>-per_inference,
+# f-<field id>-column.
+MAPPING_INPUT = re.compile(r"^(?P<kind>[mf])-(?P<id>\d+)-(?P<part>column|unit|per_inference)$")
 
 
 class ToolInputError(ValueError):
@@ -34,14 +36,22 @@ class ToolInputError(ValueError):
         super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
 
 
+class MappingInput(NamedTuple):
+    """A submitted mapping: the column, its unit ("" = the metric's unit) and whether it is per inference."""
+
+    column: str
+    column_unit: str
+    per_inference: bool = False
+
+
 @dataclass
 class ToolInput:
     name: str
     file_format: str
     description: str = ""
-    # "m-<id>" or "f-<id>" -> (column, column unit) for each mapping input the form sent. A target
-    # missing here keeps its mapping; a target sent with an empty column loses it.
-    mappings: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # "m-<id>" or "f-<id>" -> MappingInput for each mapping input the form sent. A target missing
+    # here keeps its mapping; a target sent with an empty column loses it.
+    mappings: dict[str, MappingInput] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class MappingRow:
     target: Metric | InfoField
     column: str
     column_unit: str
+    per_inference: bool = False
 
     @property
     def is_metric(self) -> bool:
@@ -78,15 +89,21 @@ class ToolRow:
     mapping_count: int
 
 
-def parse_mapping_form(form: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """Collect the mapping inputs of a submitted editor form, keyed "m-<id>" or "f-<id>"."""
+def parse_mapping_form(form: Mapping[str, str]) -> dict[str, MappingInput]:
+    """Collect the mapping inputs of a submitted editor form, keyed "m-<id>" or "f-<id>".
+
+    A browser sends a checkbox only when it is ticked, so a row whose column input was sent
+    without its per_inference box is a run-total mapping.
+    """
     collected: dict[str, dict[str, str]] = {}
     for name, value in form.items():
         match = MAPPING_INPUT.match(name)
         if match:
             collected.setdefault(f"{match['kind']}-{match['id']}", {})[match["part"]] = (value or "").strip()
     return {
-        key: (parts.get("column", ""), parts.get("unit", "")) for key, parts in collected.items() if "column" in parts
+        key: MappingInput(parts.get("column", ""), parts.get("unit", ""), "per_inference" in parts)
+        for key, parts in collected.items()
+        if "column" in parts
     }
 
 
@@ -105,13 +122,13 @@ def list_tools(text: str = "") -> list[ToolRow]:
     return [ToolRow(tool, counts.get(tool.id, 0)) for tool in tools]
 
 
-def mapping_grid(tool: CalculationTool | None, submitted: Mapping[str, tuple[str, str]] | None = None
+def mapping_grid(tool: CalculationTool | None, submitted: Mapping[str, MappingInput] | None = None
                  ) -> dict[str, dict[str, list[MappingRow]]]:
     """Return, per phase, one editor row per metric and per field, filled from the tool or the submitted form."""
     existing = {}
     for mapping in (tool.mappings if tool is not None else []):
         key = f"m-{mapping.metric_id}" if mapping.metric_id is not None else f"f-{mapping.field_id}"
-        existing[key] = (mapping.column, mapping.column_unit or "")
+        existing[key] = MappingInput(mapping.column, mapping.column_unit or "", bool(mapping.per_inference))
     values = {**existing, **(submitted or {})}
 
     grid: dict[str, dict[str, list[MappingRow]]] = {}
@@ -142,11 +159,15 @@ def clean(data: ToolInput, tool: CalculationTool | None = None) -> dict[str, str
     if len((data.description or "").strip()) > TEXT_MAX_LENGTH:
         errors["description"] = f"The description is longer than {TEXT_MAX_LENGTH} characters."
 
-    metrics, _ = _targets(data.mappings)
-    for key, (column, column_unit) in data.mappings.items():
+    metrics, fields = _targets(data.mappings)
+    for key, (column, column_unit, per_inference) in data.mappings.items():
         if len(column) > COLUMN_MAX_LENGTH:
             errors[f"{key}-column"] = (f"The column name is {len(column)} characters long; "
                                        f"the maximum is {COLUMN_MAX_LENGTH}.")
+        target = metrics.get(int(key[2:])) if key.startswith("m-") else fields.get(int(key[2:]))
+        if per_inference and column and target is not None and not _is_inference_metric(target):
+            errors[f"{key}-per_inference"] = ("Per inference applies to inference metrics only. Clear it for a "
+                                              "training metric or an information field.")
         # An empty column removes the mapping, whatever unit is still typed beside it.
         if not key.startswith("m-") or not column_unit or not column:
             continue
@@ -215,7 +236,11 @@ def delete_tool(tool: CalculationTool) -> int:
     return count
 
 
-def _apply_mappings(tool: CalculationTool, submitted: Mapping[str, tuple[str, str]]) -> MappingReport:
+def _is_inference_metric(target: Metric | InfoField) -> bool:
+    return isinstance(target, Metric) and target.phase == Phase.INFERENCE.value
+
+
+def _apply_mappings(tool: CalculationTool, submitted: Mapping[str, MappingInput]) -> MappingReport:
     metrics, fields = _targets(submitted)
     current = {}
     for mapping in tool.mappings:
@@ -223,13 +248,16 @@ def _apply_mappings(tool: CalculationTool, submitted: Mapping[str, tuple[str, st
         current[key] = mapping
     report = MappingReport()
 
-    for key, (column, column_unit) in submitted.items():
+    for key, (column, column_unit, per_inference) in submitted.items():
         target = metrics.get(int(key[2:])) if key.startswith("m-") else fields.get(int(key[2:]))
         if target is None:
             continue
         mapping = current.get(key)
         unit = (column_unit or None) if key.startswith("m-") else None
+        per_inference = bool(per_inference) and _is_inference_metric(target)
         label = f"{column or (mapping.column if mapping else '')} → {target.name} ({target.phase})"
+        if per_inference:
+            label = f"{label}, per inference"
         if not column:
             if mapping is not None:
                 tool.mappings.remove(mapping)
@@ -237,19 +265,20 @@ def _apply_mappings(tool: CalculationTool, submitted: Mapping[str, tuple[str, st
             continue
         if mapping is None:
             tool.mappings.append(ToolMapping(
-                phase=target.phase, column=column, column_unit=unit,
+                phase=target.phase, column=column, column_unit=unit, per_inference=per_inference,
                 metric=target if isinstance(target, Metric) else None,
                 field=target if isinstance(target, InfoField) else None,
             ))
             report.added.append(label)
-        elif mapping.column != column or mapping.column_unit != unit:
+        elif mapping.column != column or mapping.column_unit != unit or bool(mapping.per_inference) != per_inference:
             mapping.column = column
             mapping.column_unit = unit
+            mapping.per_inference = per_inference
             report.changed.append(label)
     return report
 
 
-def _targets(submitted: Mapping[str, tuple[str, str]]) -> tuple[dict[int, Metric], dict[int, InfoField]]:
+def _targets(submitted: Mapping[str, MappingInput]) -> tuple[dict[int, Metric], dict[int, InfoField]]:
     metric_ids = [int(key[2:]) for key in submitted if key.startswith("m-")]
     field_ids = [int(key[2:]) for key in submitted if key.startswith("f-")]
     metrics = {}
@@ -261,9 +290,9 @@ def _targets(submitted: Mapping[str, tuple[str, str]]) -> tuple[dict[int, Metric
     return metrics, fields
 
 
-def _row(form_key: str, target: Metric | InfoField, values: Mapping[str, tuple[str, str]]) -> MappingRow:
-    column, column_unit = values.get(form_key, ("", ""))
-    return MappingRow(form_key, target, column, column_unit)
+def _row(form_key: str, target: Metric | InfoField, values: Mapping[str, MappingInput]) -> MappingRow:
+    column, column_unit, per_inference = values.get(form_key, MappingInput("", ""))
+    return MappingRow(form_key, target, column, column_unit, per_inference)
 
 
 def _snapshot(tool: CalculationTool) -> dict:
@@ -275,6 +304,7 @@ def _snapshot(tool: CalculationTool) -> dict:
                     "phase": mapping.phase,
                     "column": mapping.column,
                     "column_unit": mapping.column_unit,
+                    "per_inference": bool(mapping.per_inference),
                     "metric": mapping.metric.key if mapping.metric is not None else None,
                     "field": mapping.field.key if mapping.field is not None else None,
                 }

@@ -12,7 +12,18 @@ from sqlalchemy import select
 from gaissa.extensions import db
 from gaissa.models import CalculationTool, EvaluationDraft, EvaluationSource, Metric
 from gaissa.services import evaluations
-from gaissa.services.importers import ImportedRun, ImportReport, import_file, mean_of_runs, tool_spec_from_model
+from gaissa.services.importers import (
+    COMBINATIONS,
+    ImportedRun,
+    ImportReport,
+    RunCombinationError,
+    combine_runs,
+    import_file,
+    needs_inference_count,
+    tool_spec_from_model,
+)
+from gaissa.services.importers.base import join_words
+from gaissa.services.importers.combine import MEAN, SUM
 
 logger = logging.getLogger(__name__)
 MAX_FILES = 10
@@ -40,6 +51,11 @@ def tools_for_phase(phase: str) -> list[CalculationTool]:
     """Tools that have at least one mapping for the phase, by name."""
     tools = db.session.scalars(select(CalculationTool).order_by(CalculationTool.name)).all()
     return [tool for tool in tools if any(mapping.phase == phase for mapping in tool.mappings)]
+
+
+def tools_needing_inference_count(phase: str, tools: list[CalculationTool]) -> set[int]:
+    """Return the ids of the tools whose files, for the phase, contain run totals to divide by the number of inferences."""
+    return {tool.id for tool in tools if needs_inference_count(tool_spec_from_model(tool, phase), phase)}
 
 
 def read_uploads(phase: str, files: list[UploadedFile], inference_count: int | None,
@@ -78,9 +94,37 @@ def read_uploads(phase: str, files: list[UploadedFile], inference_count: int | N
     return result
 
 
-def choose_runs(draft: EvaluationDraft, selections: dict[int, list[int]]) -> list[str]:
-    """Fill the draft with the chosen run of each file (the mean when several are chosen); return errors."""
+def suggested_choice(runs: list[dict[str, Any]]) -> tuple[list[int], str]:
+    """Return the run indexes to preselect in a file and the combination for them.
+
+    Rows that share the last row's run id are parts of one run (eco2ai writes one row per epoch
+    with the tracker's id), so all of them are preselected to be summed. Otherwise the last run is
+    preselected alone, with the mean as the combination.
+    """
+    if not runs:
+        return [], MEAN
+    last_id = runs[-1].get("run_id")
+    if last_id:
+        same_run = [index for index, run in enumerate(runs) if run.get("run_id") == last_id]
+        if len(same_run) > 1:
+            return same_run, SUM
+    return [len(runs) - 1], MEAN
+
+
+def offers_sum(runs: list[dict[str, Any]]) -> bool:
+    """Tell whether summing rows of the file can give anything: some row has a run total."""
+    return len(runs) > 1 and any(run.get("run_total_keys") for run in runs)
+
+
+def choose_runs(draft: EvaluationDraft, selections: dict[int, list[int]],
+                combinations: dict[int, str] | None = None) -> list[str]:
+    """Fill the draft with the chosen run of each file, or with the mean or sum of several; return errors.
+
+    `combinations` maps a file index to "mean" or "sum" and only matters where several runs are
+    chosen. A file left out of it gets the mean.
+    """
     files = (draft.provenance or {}).get("files", [])
+    combinations = combinations or {}
     errors = []
     values: dict[str, float] = {}
     info: dict[str, str] = {}
@@ -96,11 +140,19 @@ def choose_runs(draft: EvaluationDraft, selections: dict[int, list[int]]) -> lis
         if not chosen or any(i < 0 or i >= len(runs) for i in chosen):
             errors.append(f"{record['file_name']}: choose at least one run.")
             continue
+        combination = combinations.get(index, MEAN)
+        if combination not in COMBINATIONS:
+            errors.append(f"{record['file_name']}: invalid combination {combination!r}. Choose mean or sum.")
+            continue
         picked = [runs[i] for i in chosen]
-        run = picked[0] if len(picked) == 1 else mean_of_runs(picked)
+        try:
+            run = picked[0] if len(picked) == 1 else combine_runs(picked, combination)
+        except RunCombinationError as exc:
+            errors.append(f"{record['file_name']}: {exc}")
+            continue
         if index == 0 and not draft.provenance.get("model_name_given"):
             draft.model_name = _model_name_from_runs(picked) or draft.model_name
-        row = run.label if len(picked) == 1 else f"mean of {len(picked)} runs ({', '.join(r.label for r in picked)})"
+        row = run.label if len(picked) == 1 else f"{run.label} ({', '.join(r.label for r in picked)})"
         for key, number in run.values.items():
             if key in value_provenance:
                 notes.append(f"{key}: the value from {record['file_name']} replaces the one from "
@@ -113,6 +165,8 @@ def choose_runs(draft: EvaluationDraft, selections: dict[int, list[int]]) -> lis
         for key, text in run.info.items():
             info.setdefault(key, text)
         notes.extend(f"{record['file_name']}: {note}" for note in run.notes)
+        if len(picked) > 1 and combination == SUM and draft.phase == "inference" and run.run_total_keys:
+            notes.append(_inference_sum_note(record["file_name"], run, len(picked), draft.inference_count))
     if errors:
         return errors
 
@@ -130,8 +184,17 @@ def choose_runs(draft: EvaluationDraft, selections: dict[int, list[int]]) -> lis
     draft.notes = notes
     tools = sorted({record["tool"] for record in files})
     draft.provenance = {**draft.provenance, "tool": ", ".join(tools),
-                        "chosen": {str(k): v for k, v in selections.items()}}
+                        "chosen": {str(k): v for k, v in selections.items()},
+                        "combined": {str(k): v for k, v in combinations.items()}}
     return []
+
+
+def _inference_sum_note(file_name: str, run: ImportedRun, row_count: int, inference_count: int | None) -> str:
+    """Warn that summed per-inference values are right only if the number of inferences covers every summed row."""
+    keys = run.run_total_keys
+    divisor = f"{inference_count:,} inferences" if inference_count else "number of inferences"
+    return (f"{file_name}: the summed {join_words(keys)} {'is' if len(keys) == 1 else 'are'} the rows' totals divided "
+            f"by the {divisor} entered on upload. That number must count the inferences of all {row_count} rows.")
 
 
 def _report_record(report: ImportReport) -> dict[str, Any]:

@@ -12,6 +12,7 @@ first, and all of them go when the token changes.
 import secrets
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from functools import wraps
 
 from flask import Flask, current_app, g, request, session
@@ -23,7 +24,8 @@ from gaissa.services import content_version
 # Unguessable, so that no model name or description can contain it.
 _CSRF_PLACEHOLDER = f"csrf-{secrets.token_hex(16)}"
 _RECORDING = "page_cache_recording"
-_REAL_TOKEN = "csrf_token"  # where Flask-WTF's generate_csrf() keeps the request's token
+# Bytes counted per stored page besides its body: the address (host names are at most 255 bytes) and the dict.
+_ENTRY_OVERHEAD = 1024
 
 
 class _Store:
@@ -31,11 +33,11 @@ class _Store:
 
     def __init__(self) -> None:
         self.token: int | None = None
-        self.pages: OrderedDict[str, bytes] = OrderedDict()
+        self.pages: OrderedDict[tuple, bytes] = OrderedDict()
         self.size = 0
         self.lock = threading.Lock()
 
-    def get(self, token: int, address: str) -> bytes | None:
+    def get(self, token: int, address: tuple) -> bytes | None:
         with self.lock:
             if token != self.token:
                 return None
@@ -44,19 +46,20 @@ class _Store:
                 self.pages.move_to_end(address)
             return body
 
-    def put(self, token: int, address: str, body: bytes, budget: int) -> None:
-        if len(body) > budget:
+    def put(self, token: int, address: tuple, body: bytes, budget: int) -> None:
+        size = len(body) + _ENTRY_OVERHEAD
+        if size > budget:
             return
         with self.lock:
             if token != self.token:
                 self.token, self.pages, self.size = token, OrderedDict(), 0
             old = self.pages.pop(address, None)
-            self.size -= len(old) if old is not None else 0
+            self.size -= len(old) + _ENTRY_OVERHEAD if old is not None else 0
             self.pages[address] = body
-            self.size += len(body)
+            self.size += size
             while self.size > budget:
                 _, dropped = self.pages.popitem(last=False)
-                self.size -= len(dropped)
+                self.size -= len(dropped) + _ENTRY_OVERHEAD
 
     def clear(self) -> None:
         with self.lock:
@@ -73,6 +76,8 @@ def register(app: Flask) -> None:
     """
     app.jinja_env.globals["csrf_token"] = _csrf_token_for_templates
     app.context_processor(lambda: {"csrf_token": _csrf_token_for_templates})
+    # Kept fragments (see placeholder_tokens) reach other pages too: every HTML response gets the real token.
+    app.after_request(_with_real_token)
 
 
 def clear() -> None:
@@ -88,7 +93,7 @@ def cached_for_visitors(view):
         token = _shareable_token()
         if token is None:
             return view(*args, **kwargs)
-        address = request.base_url
+        address = _address()
         body = _store.get(token, address)
         if body is not None:
             return _page(body, "hit")
@@ -99,12 +104,21 @@ def cached_for_visitors(view):
             g.pop(_RECORDING, None)
         # A real CSRF token in g means the page holds this visitor's token somewhere: never share it.
         if response.status_code != 200 or response.mimetype != "text/html" or response.direct_passthrough \
-                or session.get("_flashes") or _REAL_TOKEN in g:
-            return _with_real_token(response)
+                or session.get("_flashes") or _real_token_issued():
+            return response
         _store.put(token, address, response.get_data(), current_app.config["PAGE_CACHE_MAX_BYTES"])
         return _page(response.get_data(), "miss")
 
     return wrapper
+
+
+def _address() -> tuple:
+    """What a shared page depends on: scheme and host (links, QR codes), script root (links) and the view's arguments.
+
+    The endpoint and its converted arguments stand for the path, so /models/0001 and /models/1 share one entry,
+    and a forged SCRIPT_NAME cannot file one page under another page's address.
+    """
+    return (request.host_url, request.script_root, request.endpoint, tuple(sorted((request.view_args or {}).items())))
 
 
 def _shareable_token() -> int | None:
@@ -121,8 +135,24 @@ def _csrf_token_for_templates() -> str:
     return _CSRF_PLACEHOLDER if g.get(_RECORDING) else generate_csrf()
 
 
+def _real_token_issued() -> bool:
+    """True when generate_csrf() ran in this request (Flask-WTF keeps the token in g under the field name)."""
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in g
+
+
+@contextmanager
+def placeholder_tokens():
+    """Render with the placeholder instead of the visitor's CSRF token, for fragments kept across requests."""
+    previous = g.get(_RECORDING, False)
+    setattr(g, _RECORDING, True)
+    try:
+        yield
+    finally:
+        setattr(g, _RECORDING, previous)
+
+
 def _with_real_token(response):
-    """A recorded page that is not stored still needs the visitor's own token."""
+    """Put the visitor's own CSRF token where a page or a kept fragment holds the placeholder."""
     if not response.direct_passthrough and response.mimetype == "text/html":
         data = response.get_data()
         if _CSRF_PLACEHOLDER.encode() in data:
@@ -131,8 +161,8 @@ def _with_real_token(response):
 
 
 def _page(body: bytes, outcome: str):
-    response = current_app.response_class(body.replace(_CSRF_PLACEHOLDER.encode(), generate_csrf().encode()),
-                                          mimetype="text/html")
+    # The after-request hook puts the visitor's CSRF token in.
+    response = current_app.response_class(body, mimetype="text/html")
     response.vary.add("HX-Request")
     response.headers["X-Page-Cache"] = outcome
     return response

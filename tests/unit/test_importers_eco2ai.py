@@ -1,9 +1,15 @@
-"""eco2ai CSV layouts: TAB-separated, `*`-quoted, kWTh and the current layout give the same run."""
+"""eco2ai CSV layouts: TAB-separated, `*`-quoted, kWTh and the current layout give the same run.
+
+The per-epoch rows of one training sum to the training.
+"""
+
+from dataclasses import asdict
 
 import pytest
 
-from gaissa.services.importers import import_file
-from tests.unit.importers_support import case_bytes, default_spec
+from gaissa.services.importers import import_file, sum_of_runs
+from gaissa.services.uploads import offers_sum, suggested_choice
+from tests.unit.importers_support import ECO2AI_EPOCHS, ECO2AI_RUN, case_bytes, default_spec
 
 TRAINING = default_spec("eco2ai", "training")
 LAYOUTS = ["C28a-eco2ai-tsv.tsv", "C28b-eco2ai-star-quoted.csv", "C28c-eco2ai-current.csv"]
@@ -86,3 +92,40 @@ def test_not_an_eco2ai_file():
     report = import_file(b"a,b\n1,2\n", "x.csv", TRAINING, "training")
 
     assert "is not an eco2ai file" in report.file_errors[0].message
+
+
+def test_epoch_rows_are_runs_of_one_id():
+    report = import_file(ECO2AI_EPOCHS, "emission.csv", TRAINING, "training")
+
+    assert report.errors == []
+    assert [run.line for run in report.runs] == [2, 3, 4, 5]
+    assert [run.run_id for run in report.runs[1:]] == [ECO2AI_RUN, ECO2AI_RUN, ECO2AI_RUN]
+    assert report.runs[1].label == "mnist, cnn, run 6f1c2a9e (line 3)"
+    assert "This row covers epoch: 1." in report.runs[1].notes
+    assert report.runs[1].run_total_keys == ["energy", "co2_eq_emissions", "duration"]
+
+
+def test_epoch_rows_preselected_for_sum():
+    report = import_file(ECO2AI_EPOCHS, "emission.csv", TRAINING, "training")
+    records = [asdict(run) for run in report.runs]
+
+    assert suggested_choice(records) == ([1, 2, 3], "sum")
+    assert offers_sum(records)
+
+
+def test_epoch_rows_sum_to_training():
+    report = import_file(ECO2AI_EPOCHS, "emission.csv", TRAINING, "training")
+    total = sum_of_runs(report.runs[1:])
+
+    assert total.label == "sum of 3 rows"
+    assert total.line == 3
+    assert total.run_id == ECO2AI_RUN
+    assert total.energy_kwh == pytest.approx(0.006, rel=1e-12)
+    assert total.emissions_kg == pytest.approx(0.0024, rel=1e-12)
+    assert total.duration_s == pytest.approx(181.0, rel=1e-12)
+    assert total.values["energy"] == pytest.approx(0.006, rel=1e-12)
+    assert total.values["co2_eq_emissions"] == pytest.approx(2.4, rel=1e-12)
+    assert total.values["duration"] == pytest.approx(181.0 / 3600, rel=1e-12)
+    assert total.notes[0].startswith("Sum of 3 rows (lines 3, 4 and 5): mnist, cnn, run 6f1c2a9e (line 3); ")
+    # Each row's epoch differs, so no row note is shared by all three.
+    assert not any(note.startswith("This row covers") for note in total.notes)

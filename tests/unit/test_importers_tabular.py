@@ -7,7 +7,8 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from gaissa.services.importers import ColumnMapping, ToolSpec, import_file
+from gaissa.services.importers import ColumnMapping, ToolSpec, import_file, needs_inference_count
+from gaissa.services.importers.dispatch import run_total_columns
 from gaissa.services.importers import tabular
 from tests.unit.importers_support import default_spec
 
@@ -113,6 +114,61 @@ def test_generic_inference_divides_totals():
     assert run.energy_kwh == pytest.approx(1000 / 3.6e6)
     assert run.duration_s == 20.0
     assert "joules and seconds are divided by 100 inferences." in run.notes
+
+
+PER_REQUEST_TOOL = ToolSpec("Load tester", "tabular", (
+    ColumnMapping("energy_kwh", "metric", "energy_per_inference", "kWh", "J"),
+    ColumnMapping("latency_ms", "metric", "latency", "ms", "ms", per_inference=True),
+))
+
+
+def test_per_inference_column_not_divided():
+    data = b"energy_kwh,latency_ms\n0.5,12.5\n0.25,14\n"
+    report = import_file(data, "load.csv", PER_REQUEST_TOOL, "inference", 1000)
+
+    assert report.ok
+    run = report.runs[0]
+    assert run.values["energy_per_inference"] == pytest.approx(0.5 * 3.6e6 / 1000, rel=1e-12)
+    assert run.values["latency"] == 12.5
+    assert report.runs[1].values["latency"] == 14.0
+    assert run.energy_kwh == 0.5
+    # A per-inference latency is no run total, so it must not become the run's duration.
+    assert run.duration_s is None
+    assert run.run_total_keys == ["energy_per_inference"]
+    assert "energy_kwh is divided by 1,000 inferences." in run.notes
+    assert "latency_ms is already per inference, so it is not divided." in run.notes
+
+
+def test_per_inference_column_not_a_run_total():
+    assert run_total_columns(PER_REQUEST_TOOL, "inference") == ["energy_kwh"]
+    assert needs_inference_count(PER_REQUEST_TOOL, "inference")
+
+
+def test_all_per_inference_needs_no_count():
+    tool = ToolSpec("Request meter", "tabular", (
+        ColumnMapping("energy_per_request_j", "metric", "energy_per_inference", "J", "J", per_inference=True),
+        ColumnMapping("latency_ms", "metric", "latency", "ms", "ms", per_inference=True),
+    ))
+    report = import_file(b"energy_per_request_j,latency_ms\n3.2,40\n", "requests.csv", tool, "inference", None)
+
+    assert not needs_inference_count(tool, "inference")
+    assert report.ok
+    run = report.runs[0]
+    assert run.values == {"energy_per_inference": 3.2, "latency": 40.0}
+    assert run.run_total_keys == []
+    assert run.energy_kwh is None
+    assert run.notes == ["energy_per_request_j and latency_ms are already per inference, so they are not divided."]
+
+
+def test_per_inference_ignored_for_training():
+    tool = ToolSpec("Meter", "tabular", (ColumnMapping("joules", "metric", "energy", "J", "kWh", per_inference=True),))
+    report = import_file(b"joules\n3600000\n", "meter.csv", tool, "training")
+
+    run = report.runs[0]
+    assert run.values == {"energy": 1.0}
+    assert run.energy_kwh == 1.0
+    assert run.run_total_keys == ["energy"]
+    assert run.notes == []
 
 
 def test_row_errors_have_own_messages():

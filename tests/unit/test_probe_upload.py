@@ -47,3 +47,21 @@ def test_probe_csv_without_flops_leaves_metric_out(tmp_path, capsys, probe_tool)
     assert report.ok, report.errors
     assert report.runs[0].values["parameters"] == 1_000_000
     assert "flops" not in report.runs[0].values
+
+
+def test_probe_csv_from_pytorch_state_dict(tmp_path, capsys, probe_tool):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed; scripts/test.sh installs it only when "
+                                                "/opt/wheels has the torch-2.13.0+cpu wheel")
+    model = torch.nn.Sequential(torch.nn.Linear(32, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    weights = tmp_path / "classifier.pt"
+    torch.save(model.state_dict(), weights)
+    assert main([str(weights)]) == 0
+
+    report = import_file(capsys.readouterr().out.encode(), "probe.csv", probe_tool, "inference", None)
+
+    assert report.ok, report.errors
+    values = report.runs[0].values
+    assert values["parameters"] == sum(parameter.numel() for parameter in model.parameters())
+    assert values["parameters"] == 32 * 16 + 16 + 16 * 2 + 2
+    assert values["file_size"] == pytest.approx(weights.stat().st_size / 1e6)
+    assert "flops" not in values

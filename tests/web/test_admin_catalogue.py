@@ -1,5 +1,7 @@
 """Information fields and calculation tools: list, search, create, edit, delete, and the column mappings."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -209,3 +211,49 @@ def test_tool_delete_warns_and_removes_mappings(manager):
     assert post(manager, f"/admin/calculation-tools/{tool_id}/delete").status_code == 303
     assert tool("CodeCarbon") is None
     assert db.session.scalar(select(func.count(ToolMapping.id)).where(ToolMapping.tool_id == tool_id)) == 0
+
+
+def test_tool_editor_per_inference_boxes(manager):
+    probe = tool("GAISSALabel model probe")
+    page = manager.get(f"/admin/calculation-tools/{probe.id}").get_data(as_text=True)
+    flops, latency, energy = metric_id("flops"), metric_id("latency"), metric_id("energy")
+
+    assert re.search(rf'<input type="checkbox" name="m-{flops}-per_inference" value="1" checked', page)
+    assert re.search(rf'<input type="checkbox" name="m-{latency}-per_inference" value="1" \s*aria-label', page)
+    assert f'name="m-{energy}-per_inference"' not in page
+    assert "Tick “Per inference” for a column that already gives one" in page
+
+
+def test_tool_per_inference_saved_and_cleared(manager):
+    latency, energy = metric_id("latency"), metric_id("energy_per_inference")
+    form = {
+        "name": "Load tester", "file_format": "tabular",
+        f"m-{latency}-column": "latency_ms", f"m-{latency}-unit": "ms", f"m-{latency}-per_inference": "1",
+        f"m-{energy}-column": "energy_kwh", f"m-{energy}-unit": "kWh",
+    }
+    response = post(manager, "/admin/calculation-tools/new", form, follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "latency_ms → Latency (inference), per inference" in text
+    tester = tool("Load tester")
+    flags = {m.column: m.per_inference for m in tester.mappings}
+    assert flags == {"latency_ms": True, "energy_kwh": False}
+
+    del form[f"m-{latency}-per_inference"]
+    response = post(manager, f"/admin/calculation-tools/{tester.id}", form, follow_redirects=True)
+    assert "1 changed (latency_ms → Latency (inference))" in response.get_data(as_text=True)
+    db.session.refresh(tester)
+    assert {m.column: m.per_inference for m in tester.mappings} == {"latency_ms": False, "energy_kwh": False}
+    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.entity == "calculation_tool")
+                               .order_by(AuditEntry.id.desc())).first()
+    assert [m["per_inference"] for m in audit.before["mappings"] if m["column"] == "latency_ms"] == [True]
+
+
+def test_tool_per_inference_rejected_for_training(manager):
+    energy = metric_id("energy")
+    response = post(manager, "/admin/calculation-tools/new", {
+        "name": "Zeus", "file_format": "tabular", f"m-{energy}-column": "total_energy", f"m-{energy}-unit": "J",
+        f"m-{energy}-per_inference": "1"})
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "Per inference applies to inference metrics only" in text
+    assert tool("Zeus") is None

@@ -201,3 +201,32 @@ def test_manager_writes_are_audited_as_the_token_user(client, manager):
                               .order_by(AuditEntry.id.desc()).limit(1))
     assert entry.action == "create"
     assert entry.user_id == accounts.find_user(MANAGER).id
+
+
+def test_tool_mapping_per_inference_round_trip(client, manager):
+    payload = {"name": "Load tester", "file_format": "tabular", "mappings": [
+        {"column": "energy_kwh", "metric": "energy_per_inference", "column_unit": "kWh"},
+        {"column": "latency_ms", "metric": "latency", "column_unit": "ms", "per_inference": True},
+    ]}
+
+    created = client.post("/api/v1/tools", json=payload, headers=manager)
+    read = client.get(f"/api/v1/tools/{created.get_json()['id']}")
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+
+    assert created.status_code == 201
+    assert {m["column"]: m["per_inference"] for m in read.get_json()["mappings"]} == {
+        "energy_kwh": False, "latency_ms": True}
+    assert "per_inference" in schema["MappingIn"]["properties"]
+    assert "per_inference" in schema["MappingOut"]["properties"]
+
+
+@pytest.mark.parametrize("mapping", [
+    {"column": "kwh", "metric": "energy", "per_inference": True},
+    {"column": "gpu", "info_field": "inference.hardware_used", "per_inference": True},
+])
+def test_tool_per_inference_only_for_inference_metrics(client, manager, mapping):
+    response = client.post("/api/v1/tools", json={"name": "Broken tool", "file_format": "tabular",
+                                                  "mappings": [mapping]}, headers=manager)
+
+    assert response.status_code == 422
+    assert "mappings.0.per_inference" in response.get_json()["errors"], response.get_json()

@@ -2,14 +2,16 @@
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
 
 from gaissa.extensions import db
-from gaissa.models import CalculationTool, Evaluation, EvaluationDraft
+from gaissa.models import CalculationTool, Evaluation, EvaluationDraft, Metric, ToolMapping
 from gaissa.services import evaluations
 from tests.conftest import csrf_token
+from tests.unit.importers_support import ECO2AI_EPOCHS
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 TRAINING_FILE = DATA / "codecarbon" / "training-emissions.csv"
@@ -25,6 +27,34 @@ def upload(client, phase, path, extra=None):
     data = {"csrf_token": csrf_token(client), "files": (io.BytesIO(path.read_bytes()), path.name), "tool-0": str(tool_id())}
     data.update(extra or {})
     return client.post(f"/gaissalabel/{phase}/upload", data=data, content_type="multipart/form-data")
+
+
+def upload_bytes(client, phase, content: bytes, file_name: str, tool: int, extra=None):
+    data = {"csrf_token": csrf_token(client), "files": (io.BytesIO(content), file_name), "tool-0": str(tool)}
+    data.update(extra or {})
+    return client.post(f"/gaissalabel/{phase}/upload", data=data, content_type="multipart/form-data")
+
+
+def checked_values(page: str, name: str) -> list[str]:
+    """Return the values of the checked inputs named `name` in a rendered page."""
+    values = []
+    for tag in re.findall(r"<input\b[^>]*>", page):
+        if f'name="{name}"' in tag and re.search(r"\schecked\b", tag):
+            values.append(re.search(r'value="([^"]*)"', tag).group(1))
+    return values
+
+
+def add_request_meter() -> int:
+    """Add a tabular tool whose inference columns are all per inference; return its id."""
+    metrics = {metric.key: metric for metric in db.session.scalars(db.select(Metric))}
+    tool = CalculationTool(name="Request meter", file_format="tabular", description="Per-request figures.")
+    tool.mappings.append(ToolMapping(phase="inference", column="energy_per_request_j", column_unit="J",
+                                     per_inference=True, metric=metrics["energy_per_inference"]))
+    tool.mappings.append(ToolMapping(phase="inference", column="latency_ms", column_unit="ms",
+                                     per_inference=True, metric=metrics["latency"]))
+    db.session.add(tool)
+    db.session.commit()
+    return tool.id
 
 
 def save_run(client, phase, path, run_index, extra=None):
@@ -151,3 +181,101 @@ def test_upload_page_lists_tools_for_phase(client):
     assert "CodeCarbon" in page
     assert "GAISSALabel model probe" in page
     assert "Number of inferences in the measured run" in page
+
+
+def test_eco2ai_epochs_summed_through_form(client):
+    response = upload_bytes(client, "training", ECO2AI_EPOCHS, "emission.csv", tool_id("eco2ai"))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    choose_url = response.headers["Location"]
+
+    page = client.get(choose_url).get_data(as_text=True)
+    assert checked_values(page, "runs-0") == ["1", "2", "3"]
+    assert checked_values(page, "combine-0") == ["sum"]
+
+    response = client.post(choose_url, data={"csrf_token": csrf_token(client), "runs-0": ["1", "2", "3"],
+                                             "combine-0": "sum"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    draft = db.session.get(EvaluationDraft, response.headers["Location"].split("draft=")[1])
+    assert draft.values["energy"] == pytest.approx(0.006, rel=1e-12)
+    assert draft.values["co2_eq_emissions"] == pytest.approx(2.4, rel=1e-12)
+    assert draft.values["duration"] == pytest.approx(181.0 / 3600, rel=1e-12)
+    assert draft.value_provenance["energy"]["row"].startswith("sum of 3 rows (mnist, cnn, run 6f1c2a9e (line 3)")
+    assert draft.value_provenance["energy"]["lines"] == [3, 4, 5]
+    assert draft.provenance["combined"] == {"0": "sum"}
+
+
+def test_per_inference_tool_needs_no_count(client):
+    meter = add_request_meter()
+    page = client.get("/gaissalabel/inference/upload").get_data(as_text=True)
+    options = dict(re.findall(r'<option value="(\d+)"([^>]*)>', page))
+    assert "data-needs-count" not in options[str(meter)]
+    assert "data-needs-count" in options[str(tool_id())]
+    count_input = re.search(r'<input[^>]*name="inference_count"[^>]*>', page).group(0)
+    assert "required" not in count_input
+    assert "Files written by CodeCarbon need it." in page
+
+    content = b"energy_per_request_j,latency_ms\n3.2,40\n2.8,44\n"
+    response = upload_bytes(client, "inference", content, "requests.csv", meter)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    choose_url = response.headers["Location"]
+    page = client.get(choose_url).get_data(as_text=True)
+    assert 'value="sum"' not in page
+
+    response = client.post(choose_url, data={"csrf_token": csrf_token(client), "runs-0": "1"})
+    assert response.status_code == 303
+    draft = db.session.get(EvaluationDraft, response.headers["Location"].split("draft=")[1])
+    assert draft.values == {"energy_per_inference": 2.8, "latency": 44.0}
+    assert draft.inference_count is None
+    assert ("requests.csv: energy_per_request_j and latency_ms are already per inference, so they are not divided."
+            in draft.notes)
+    review = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "energy_per_request_j and latency_ms are already per inference" in review
+
+
+def test_sum_of_per_inference_rows_rejected(client):
+    meter = add_request_meter()
+    content = b"energy_per_request_j,latency_ms\n3.2,40\n2.8,44\n"
+    response = upload_bytes(client, "inference", content, "requests.csv", meter)
+    choose_url = response.headers["Location"]
+
+    response = client.post(choose_url, data={"csrf_token": csrf_token(client), "runs-0": ["0", "1"],
+                                             "combine-0": "sum"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "requests.csv: the chosen rows cannot be summed" in body
+    assert "energy_per_inference and latency are not one of them" in body
+    assert checked_values(body, "runs-0") == ["0", "1"]
+    assert db.session.get(EvaluationDraft, choose_url.rsplit("/", 1)[1]).values == {}
+
+    response = client.post(choose_url, data={"csrf_token": csrf_token(client), "runs-0": ["0", "1"],
+                                             "combine-0": "mean"})
+    assert response.status_code == 303
+    draft = db.session.get(EvaluationDraft, response.headers["Location"].split("draft=")[1])
+    assert draft.values == {"energy_per_inference": pytest.approx(3.0), "latency": pytest.approx(42.0)}
+    assert ("requests.csv: energy_per_request_j and latency_ms are already per inference, so they are not divided."
+            in draft.notes)
+
+
+def test_inference_sum_notes_the_inference_count(client):
+    response = upload(client, "inference", INFERENCE_FILE, {"inference_count": str(INFERENCES)})
+    choose_url = response.headers["Location"]
+
+    response = client.post(choose_url, data={"csrf_token": csrf_token(client), "runs-0": ["0", "1"],
+                                             "combine-0": "sum"})
+    assert response.status_code == 303
+    draft = db.session.get(EvaluationDraft, response.headers["Location"].split("draft=")[1])
+    rows = file_rows(INFERENCE_FILE)[:2]
+    energy = sum(float(row["energy_consumed"]) for row in rows) * 3.6e6 / INFERENCES
+    assert draft.values["energy_per_inference"] == pytest.approx(energy, rel=1e-12)
+    assert any("must count the inferences of all 2 rows" in note for note in draft.notes)
+
+
+def test_unknown_combination_rejected(client):
+    response = upload(client, "training", TRAINING_FILE)
+    choose_url = response.headers["Location"]
+
+    response = client.post(choose_url, data={"csrf_token": csrf_token(client), "runs-0": ["0", "1"],
+                                             "combine-0": "median"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "training-emissions.csv: invalid combination &#39;median&#39;. Choose mean or sum." in body

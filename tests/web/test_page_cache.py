@@ -122,16 +122,19 @@ def test_cache_off_when_the_budget_is_zero(app, label_url, monkeypatch):
 
 def test_budget_drops_the_least_recently_used_page():
     store = page_cache._Store()
-    store.put(1, "/a", b"a" * 40, budget=100)
-    store.put(1, "/b", b"b" * 40, budget=100)
-    assert store.get(1, "/a") is not None  # /a is now the most recently used
-    store.put(1, "/c", b"c" * 40, budget=100)
-    assert (store.get(1, "/a"), store.get(1, "/b")) == (b"a" * 40, None)
-    store.put(1, "/huge", b"h" * 101, budget=100)
-    assert store.get(1, "/huge") is None
-    assert store.get(2, "/a") is None  # another token never sees these pages
-    store.put(2, "/d", b"d", budget=100)
-    assert store.get(1, "/a") is None and store.size == 1
+    entry = 40 + page_cache._ENTRY_OVERHEAD
+    budget = 2 * entry + 10
+    store.put(1, ("/a",), b"a" * 40, budget=budget)
+    store.put(1, ("/b",), b"b" * 40, budget=budget)
+    assert store.get(1, ("/a",)) is not None  # /a is now the most recently used
+    store.put(1, ("/c",), b"c" * 40, budget=budget)
+    assert (store.get(1, ("/a",)), store.get(1, ("/b",))) == (b"a" * 40, None)
+    assert store.size == 2 * entry
+    store.put(1, ("/huge",), b"h" * budget, budget=budget)
+    assert store.get(1, ("/huge",)) is None
+    assert store.get(2, ("/a",)) is None  # another token never sees these pages
+    store.put(2, ("/d",), b"d", budget=budget)
+    assert store.get(1, ("/a",)) is None and store.size == 1 + page_cache._ENTRY_OVERHEAD
 
 
 def test_ignored_tables_leave_the_token_alone(app):
@@ -186,3 +189,71 @@ def test_every_cached_page_is_shared(app, label_url, url):
     url = {"label": label_url, "model": label_url.split("/trainings/")[0]}.get(url, url)
     assert visit(app, url).headers["X-Page-Cache"] == "miss"
     assert visit(app, url).headers["X-Page-Cache"] == "hit"
+
+
+def test_refresh_pages_command_drops_cached_pages(app, runner, label_url):
+    visit(app, label_url)
+    before = token()
+    result = runner.invoke(args=["gaissa", "refresh-pages"])
+    assert result.exit_code == 0, result.output
+    assert "New content token written" in result.output
+    assert token() != before
+    assert visit(app, label_url).headers["X-Page-Cache"] == "miss"
+
+
+def test_forged_script_name_cannot_file_one_page_under_another(app, label_url):
+    """A request for /gaissalabel/ with SCRIPT_NAME=/gaissalabel routes to the site home; it must not be served
+    to the next visitor of /gaissalabel/."""
+    forged = visit(app, "/", environ_base={"SCRIPT_NAME": "/gaissalabel"})
+    assert forged.status_code == 200
+    page = visit(app, "/gaissalabel/")
+    assert page.headers["X-Page-Cache"] == "miss"
+    assert "<title>GAISSALabel" in page.get_data(as_text=True)
+
+
+def test_leading_zeros_share_the_canonical_entry(app, label_url):
+    model_url = label_url.split("/trainings/")[0]
+    visit(app, model_url)
+    padded = model_url.replace("/models/", "/models/000")
+    assert visit(app, padded).headers["X-Page-Cache"] == "hit"
+
+
+def test_ids_beyond_64_bits_are_not_found(app):
+    too_big = 2**63
+    for url in (f"/gaissalabel/models/{too_big}", f"/gaissalabel/models/1/trainings/{too_big}",
+                f"/api/v1/models/{too_big}"):
+        assert visit(app, url).status_code == 404, url
+
+
+def test_kept_label_fragments_never_hold_a_real_token(app, client, auth, label_url):
+    """A manager renders the label first; the fragments kept for later requests must not carry their token."""
+    auth.login()
+    manager_page = client.get(label_url).get_data(as_text=True)
+    manager_token = CSRF_META.search(manager_page).group(1)
+    anonymous = visit(app, label_url).get_data(as_text=True)
+    assert manager_token not in anonymous
+    assert page_cache._CSRF_PLACEHOLDER not in anonymous and page_cache._CSRF_PLACEHOLDER not in manager_page
+
+
+def test_logins_leave_the_token_alone(app, client, auth):
+    auth.login()
+    before = token()
+    auth.logout()
+    auth.login()
+    assert token() == before
+
+
+@pytest.mark.parametrize("raw", ["0.5", "abc", "-1"])
+def test_invalid_page_cache_size_stops_start_up_with_its_name(raw, monkeypatch):
+    import config
+
+    monkeypatch.setenv("PAGE_CACHE_MB", raw)
+    with pytest.raises(RuntimeError, match=f"PAGE_CACHE_MB='{re.escape(raw)}' is not a whole number of megabytes"):
+        config._megabytes("PAGE_CACHE_MB", "32")
+
+
+def test_empty_page_cache_size_means_the_default(monkeypatch):
+    import config
+
+    monkeypatch.setenv("PAGE_CACHE_MB", "")
+    assert config._megabytes("PAGE_CACHE_MB", "32") == 32 * 1024 * 1024

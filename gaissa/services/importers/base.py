@@ -27,6 +27,9 @@ class ColumnMapping:
     column_unit: str | None
     # Unit of the metric; None for information fields.
     metric_unit: str | None
+    # True when an inference file's column already contains one inference's value, so it is not divided by the
+    # number of inferences. False means a total of the measured run.
+    per_inference: bool = False
 
     @property
     def is_metric(self) -> bool:
@@ -48,8 +51,8 @@ class ImportedRun:
     """One measured run found in a file, with the mapped metric values in the metrics' units.
 
     For an inference import, values from energy, time and mass columns are divided by the number
-    of inferences, so they are per inference. energy_kwh, emissions_kg and duration_s stay the
-    totals of the run.
+    of inferences, so they are per inference, unless the tool marks the column as per inference
+    already. energy_kwh, emissions_kg and duration_s stay the totals of the run.
     """
 
     # project_name and run id, or "line N" when the file names nothing.
@@ -73,6 +76,9 @@ class ImportedRun:
     pue: float | None = None
     # The row as written in the file, header name -> text.
     cells: dict[str, str] = field(default_factory=dict)
+    # Metric keys whose values come from run-total columns (energy, mass or time, not per inference). Only
+    # these add up when rows that cover parts of one run are summed.
+    run_total_keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

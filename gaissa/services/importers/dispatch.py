@@ -4,13 +4,13 @@ Mapped metric columns are converted with pint from the column's unit to the metr
 Columns of energy, time or mass hold totals of the measured run, as CodeCarbon, carbontracker
 and eco2ai write them. For an inference import they are divided by the number of inferences the
 run performed, so energy_consumed in kWh becomes J per inference and duration in s becomes ms
-per inference. Other columns (parameters, file size, FLOPs) are taken as they are.
+per inference. A mapping marked per inference (a latency_ms column, say) already contains one
+inference's value and is not divided. Other columns (parameters, file size, FLOPs) are taken as
+they are.
 """
 
-import dataclasses
 import hashlib
 import logging
-import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -113,66 +113,11 @@ def tool_spec_from_model(tool, phase: str) -> ToolSpec:
         if mapping.phase != phase:
             continue
         if mapping.metric is not None:
-            mappings.append(ColumnMapping(mapping.column, "metric", mapping.metric.key, mapping.column_unit, mapping.metric.unit))
+            mappings.append(ColumnMapping(mapping.column, "metric", mapping.metric.key, mapping.column_unit,
+                                          mapping.metric.unit, per_inference=bool(mapping.per_inference)))
         elif mapping.field is not None:
             mappings.append(ColumnMapping(mapping.column, "info", mapping.field.key, None, None))
     return ToolSpec(name=tool.name, file_format=tool.file_format, mappings=tuple(mappings))
-
-
-def mean_of_runs(runs: list[ImportedRun]) -> ImportedRun:
-    """Combine the selected runs into one whose numbers are their arithmetic means."""
-    if not runs:
-        raise ValueError("select at least one run")
-    if len(runs) == 1:
-        return dataclasses.replace(runs[0], notes=list(runs[0].notes))
-
-    count = len(runs)
-    notes = [f"Mean of {count} runs: {'; '.join(run.label for run in runs)}."]
-    values: dict[str, float] = {}
-    for key in dict.fromkeys(key for run in runs for key in run.values):
-        present = [run.values[key] for run in runs if key in run.values]
-        values[key] = math.fsum(present) / len(present)
-        if len(present) < count:
-            notes.append(f"{key} is the mean of the {len(present)} of {count} runs that have it.")
-
-    info: dict[str, str] = {}
-    for key in dict.fromkeys(key for run in runs for key in run.info):
-        texts = {run.info.get(key) for run in runs}
-        if len(texts) == 1:
-            info[key] = runs[0].info[key]
-        else:
-            differing = ", ".join(sorted(text or "none" for text in texts))
-            notes.append(f"{key} differs between the runs ({differing}), so it is left out.")
-
-    components = {
-        part: _mean([run.components_kwh.get(part) for run in runs], require_all=True)
-        for part in dict.fromkeys(part for run in runs for part in run.components_kwh)
-    }
-    return ImportedRun(
-        label=f"mean of {count} runs",
-        line=min(run.line for run in runs),
-        values=values,
-        info=info,
-        energy_kwh=_mean([run.energy_kwh for run in runs]),
-        emissions_kg=_mean([run.emissions_kg for run in runs]),
-        duration_s=_mean([run.duration_s for run in runs]),
-        country_code=_same([run.country_code for run in runs]),
-        tool_version=_same([run.tool_version for run in runs]),
-        notes=notes,
-        components_kwh=components,
-        pue=_same([run.pue for run in runs]),
-    )
-
-
-def _mean(numbers: list[float | None], require_all: bool = False) -> float | None:
-    present = [number for number in numbers if number is not None]
-    if not present or (require_all and len(present) < len(numbers)):
-        return None
-    return math.fsum(present) / len(present)
-
-
-def _same(items: list):
-    return items[0] if len(set(items)) == 1 else None
 
 
 @lru_cache(maxsize=64)
@@ -213,7 +158,10 @@ def run_total_columns(tool: ToolSpec, phase: str) -> list[str]:
     """Return the mapped columns that an inference import divides by the number of inferences."""
     if phase != "inference":
         return []
-    return [m.column for m in tool.mappings if m.is_metric and quantity_kind(m.column_unit or m.metric_unit)]
+    return [
+        m.column for m in tool.mappings
+        if m.is_metric and not m.per_inference and quantity_kind(m.column_unit or m.metric_unit)
+    ]
 
 
 def needs_inference_count(tool: ToolSpec, phase: str) -> bool:
@@ -278,23 +226,29 @@ def _apply_mappings(source: SourceRun, tool: ToolSpec, phase: str, inference_cou
     if problems:
         return RowError(line, f"line {line}: {'; '.join(problems)}")
 
-    # Run totals in kWh, kg and s: the parser's, else the first mapped column of that kind.
+    # Run totals in kWh, kg and s: the parser's, else the first mapped run-total column of that kind.
     totals = {"energy": source.energy_kwh, "mass": source.emissions_kg, "time": source.duration_s}
     for mapping, value, source_unit, kind in readings:
-        if kind is not None and totals[kind] is None and value != 0:
+        if _is_run_total(mapping, kind, phase) and totals[kind] is None and value != 0:
             totals[kind] = units.convert(value, source_unit, _TOTAL_UNITS[kind])
 
     values: dict[str, float] = {}
+    run_total_keys: list[str] = []
     divided: list[str] = []
+    already_per_inference: list[str] = []
     for mapping, value, source_unit, kind in readings:
         if value == 0 and kind == "energy":
             return RowError(line, no_energy_message(line, source_unit, totals["time"]))
         if value == 0 and kind is not None:
             notes.append(f"{mapping.column} is 0 {source_unit}, which means not measured, so {mapping.key} is left out.")
             continue
-        if phase == "inference" and kind is not None:
-            value = value / inference_count
-            divided.append(mapping.column)
+        if _is_run_total(mapping, kind, phase):
+            run_total_keys.append(mapping.key)
+            if phase == "inference":
+                value = value / inference_count
+                divided.append(mapping.column)
+        elif phase == "inference" and kind is not None:
+            already_per_inference.append(mapping.column)
         values[mapping.key] = units.convert(value, source_unit, mapping.metric_unit)
 
     if not values:
@@ -302,6 +256,10 @@ def _apply_mappings(source: SourceRun, tool: ToolSpec, phase: str, inference_cou
         return RowError(line, f"line {line}: none of the mapped columns ({', '.join(metric_columns)}) has a value")
     if divided:
         notes.append(f"{join_words(divided)} {'is' if len(divided) == 1 else 'are'} divided by {inference_count:,} inferences.")
+    if already_per_inference:
+        several = len(already_per_inference) > 1
+        notes.append(f"{join_words(already_per_inference)} {'are' if several else 'is'} already per inference, "
+                     f"so {'they are' if several else 'it is'} not divided.")
 
     country = source.country_code
     if country is None and _ISO_ALPHA3.match(info.get("country", "")):
@@ -321,7 +279,15 @@ def _apply_mappings(source: SourceRun, tool: ToolSpec, phase: str, inference_cou
         components_kwh=dict(source.components_kwh),
         pue=source.pue,
         cells=dict(source.cells),
+        run_total_keys=run_total_keys,
     )
+
+
+def _is_run_total(mapping: ColumnMapping, kind: str | None, phase: str) -> bool:
+    """Tell whether a metric column contains a total of the measured run: energy, mass or time, not per inference."""
+    if kind is None:
+        return False
+    return not (phase == "inference" and mapping.per_inference)
 
 
 def _read_value(column: str, text: str, unit: str) -> tuple[float | None, str | None]:

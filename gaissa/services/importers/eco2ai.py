@@ -8,9 +8,10 @@ Layouts seen in the history of sb-ai-lab/Eco2AI:
   values were kWh all along);
 - the current layout, which adds id, epoch, region/country and cost.
 
-Units: duration in s, energy in kWh, CO2 in kg. Every data row is one run. Whatever the file's
-layout, the parser exposes the current header names duration(s), power_consumption(kWh) and
-CO2_emissions(kg) to the tool's mappings.
+Units: duration in s, energy in kWh, CO2 in kg. Every data row is listed as a run. In eco2ai's
+training mode a row covers one epoch, and the rows of one training share an id (see _read_row).
+Whatever the file's layout, the parser exposes the current header names duration(s),
+power_consumption(kWh) and CO2_emissions(kg) to the tool's mappings.
 """
 
 import math
@@ -129,8 +130,11 @@ def _read_row(line: int, cells: dict[str, str]) -> tuple[SourceRun | None, RowEr
         emissions = None
     epoch = cells.get("epoch", "")
     if epoch and epoch.upper() != "N/A":
-        # NOTE: the rows of one tracker's epochs are listed as separate runs. Their sum, not their mean, is the training.
-        notes.append(f"This row covers {epoch}.")
+        # Per-epoch, not cumulative: Tracker.new_epoch writes the epoch's row, then resets the energy counters and
+        # the start time, and every row of one start_training carries the tracker's id (sb-ai-lab/Eco2AI,
+        # eco2ai/emission_track.py, version 0.3.13). The training is therefore the sum of its rows, which the run
+        # choice offers. After the epoch number, the column lists the parameters passed to new_epoch.
+        notes.append(f"This row covers {epoch.split(',')[0].strip()}.")
     return SourceRun(
         line=line,
         label=_label(line, cells),
