@@ -23,7 +23,6 @@ from gaissa.models import User
 from gaissa.models.tokens import ApiToken
 from gaissa.services import site, tokens, write_limits
 
-DEFAULT_ANONYMOUS_WRITES_PER_HOUR = 60
 TOOL_NAMES = {"label": "GAISSALabel", "roi": "The GAISSA ROI Analyzer"}
 _CHALLENGE = 'Bearer realm="GAISSA Tools"'
 
@@ -126,12 +125,12 @@ def _check_csrf(who: Caller) -> None:
 
 
 def _count_anonymous_write() -> None:
-    limit = int(current_app.config.get("API_ANONYMOUS_WRITES_PER_HOUR", DEFAULT_ANONYMOUS_WRITES_PER_HOUR))
-    decision = write_limits.count_write(request.remote_addr or "unknown", limit)
+    decision = write_limits.count_anonymous_write(request.remote_addr or "unknown")
     if not decision.allowed:
         raise ApiProblem(
             429, "Too Many Requests",
-            f"Anonymous clients may make {limit} API writes per hour from one address; try again in "
+            f"Anonymous clients may make {decision.limit} writes per hour from one address (API and site forms "
+            f"together); try again in "
             f"{decision.retry_after} s, or sign in and use an API token, which has no such limit.",
             headers={"Retry-After": str(decision.retry_after)},
         )

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from gaissa.extensions import db
 from gaissa.models import Evaluation, MLModel
+from gaissa.services.text_search import contains_text
 
 HUGGING_FACE = "huggingface"
 _ORDER = {
@@ -38,22 +39,20 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_models(search: str = "", source: str | None = None, phase: str | None = None, grade: str | None = None,
                   sort: str = "-created", page: int = 1, per_page: int = 20, include_hidden: bool = False) -> Page:
-    """Return one page of models whose name, author or Hub id contains every word of `search`."""
+    """Return one page of models whose name, author or Hub id contains every word of `search`.
+
+    Words match in any letter case, and the characters % and _ match only themselves.
+    """
     statement = select(MLModel)
     if not include_hidden:
         statement = statement.where(MLModel.hidden.is_(False))
     for word in search.split()[:8]:
-        pattern = f"%{_escape_like(word.lower())}%"
         statement = statement.where(or_(
-            func.lower(MLModel.name).like(pattern, escape="\\"),
-            func.lower(func.coalesce(MLModel.author, "")).like(pattern, escape="\\"),
-            func.lower(func.coalesce(MLModel.external_id, "")).like(pattern, escape="\\"),
+            contains_text(MLModel.name, word),
+            contains_text(func.coalesce(MLModel.author, ""), word),
+            contains_text(func.coalesce(MLModel.external_id, ""), word),
         ))
     if source == "user":
         statement = statement.where(MLModel.provider.is_(None))

@@ -13,7 +13,7 @@ from gaissa.labeling.pages import (
     load_evaluation,
     upload_choice_context,
 )
-from gaissa.services import browse, evaluations, labels, statistics, uploads
+from gaissa.services import browse, evaluations, labels, statistics, uploads, write_limits
 from gaissa.web.htmx import htmx_target, redirect_htmx_aware, render
 from gaissa.web.page_cache import cached_for_visitors
 
@@ -41,6 +41,9 @@ def new_evaluation(phase: str):
 
     data = read_evaluation_form(request.form)
     draft = evaluations.get_draft(data.draft_id)
+    refused = _refuse_anonymous_flood(phase, data, draft)
+    if refused is not None:
+        return refused
     if data.action == "create_model":
         return _create_model_inline(phase, data, draft)
     try:
@@ -58,6 +61,27 @@ def new_evaluation(phase: str):
     db.session.commit()
     flash("Evaluation saved. This is its energy label.", "success")
     return redirect_htmx_aware(evaluation_url(evaluation))
+
+
+def _refuse_anonymous_flood(phase: str, data, draft):
+    """Count a save by a visitor who is not signed in; past the hourly limit, answer 429 with their input kept."""
+    if current_user.is_authenticated:
+        return None
+    decision = write_limits.count_anonymous_write(request.remote_addr or "unknown")
+    if decision.allowed:
+        return None
+    minutes = max(1, -(-decision.retry_after // 60))
+    message = (f"Nothing was saved: visitors who are not signed in may save {decision.limit} evaluations or models "
+               f"per hour from one address. Try again in about {minutes} minutes, or sign in.")
+    if data.action == "create_model":
+        context = form_context(phase, draft=draft, model_id=data.model_id, submitted=data,
+                               errors={"new_model_name": message}, keep_new_model=True)
+        response = render("labeling/form.html", "labeling/partials/_model_picker.html", status=429, **context)
+    else:
+        context = form_context(phase, draft=draft, model_id=data.model_id, submitted=data, refusal=message)
+        response = render("labeling/form.html", "labeling/partials/_form.html", status=429, **context)
+    response.headers["Retry-After"] = str(decision.retry_after)
+    return response
 
 
 def _create_model_inline(phase: str, data, draft):

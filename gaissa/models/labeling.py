@@ -5,7 +5,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gaissa.extensions import db
@@ -106,7 +120,12 @@ class RatingScheme(db.Model):
     """A numbered, immutable version of one phase's weights and boundaries, or the phase's one draft."""
 
     __tablename__ = "rating_schemes"
-    __table_args__ = (UniqueConstraint("phase", "version"),)
+    __table_args__ = (
+        UniqueConstraint("phase", "version"),
+        # At most one draft per phase, even when two managers start one at the same instant.
+        Index("uq_rating_schemes_one_draft_per_phase", "phase", unique=True,
+              sqlite_where=text("status = 'draft'"), postgresql_where=text("status = 'draft'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phase: Mapped[str] = mapped_column(String(16), index=True)

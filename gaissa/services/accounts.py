@@ -15,6 +15,7 @@ from gaissa.models.base import utcnow
 from gaissa.services import audit, tokens
 from gaissa.services.login_throttle import LoginThrottle
 from gaissa.services.passwords import hash_password, needs_rehash, verify_password
+from gaissa.services.text_search import contains_text
 
 logger = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 12
@@ -55,7 +56,7 @@ def list_users(text: str = "") -> list[User]:
     """Return the users whose email contains `text`, managers first, then by email."""
     query = select(User)
     if text.strip():
-        query = query.where(func.lower(User.email).contains(text.strip().lower(), autoescape=True))
+        query = query.where(contains_text(User.email, text.strip()))
     return list(db.session.scalars(query.order_by(User.role.desc(), User.email)))
 
 

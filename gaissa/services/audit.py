@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, or_, select
 
 from gaissa.extensions import db
 from gaissa.models import AuditEntry, User
+from gaissa.services.text_search import contains_text
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -136,24 +137,17 @@ def _filtered(query: Select, criteria: AuditFilter) -> Select:
     if criteria.action:
         query = query.where(AuditEntry.action == criteria.action)
     if criteria.user_email:
-        pattern = f"%{_escape_like(criteria.user_email.strip().lower())}%"
-        query = query.join(User, User.id == AuditEntry.user_id).where(func.lower(User.email).like(pattern, escape="\\"))
+        query = query.join(User, User.id == AuditEntry.user_id).where(
+            contains_text(User.email, criteria.user_email.strip()))
     if criteria.text:
-        pattern = f"%{_escape_like(criteria.text.strip().lower())}%"
-        query = query.where(or_(
-            func.lower(AuditEntry.summary).like(pattern, escape="\\"),
-            func.lower(AuditEntry.entity_id).like(pattern, escape="\\"),
-        ))
+        needle = criteria.text.strip()
+        query = query.where(or_(contains_text(AuditEntry.summary, needle), contains_text(AuditEntry.entity_id, needle)))
     if criteria.since:
         query = query.where(AuditEntry.at >= datetime.combine(criteria.since, time.min, tzinfo=timezone.utc))
     if criteria.until:
         end = datetime.combine(criteria.until, time.min, tzinfo=timezone.utc) + timedelta(days=1)
         query = query.where(AuditEntry.at < end)
     return query
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _signed_in_user() -> User | None:

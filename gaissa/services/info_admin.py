@@ -10,6 +10,7 @@ from gaissa.models import InfoField, InfoValue, ToolMapping
 from gaissa.services import audit
 from gaissa.services.metric_admin import KEY_MAX_LENGTH, NAME_MAX_LENGTH, TEXT_MAX_LENGTH, slugify_key
 from gaissa.services.scheme_admin import check_phase
+from gaissa.services.text_search import contains_text
 
 logger = logging.getLogger(__name__)
 MAX_OPTIONS = 200
@@ -54,9 +55,8 @@ def list_fields(phase: str, text: str = "") -> list[InfoRow]:
     check_phase(phase)
     query = select(InfoField).where(InfoField.phase == phase)
     if text.strip():
-        needle = text.strip().lower()
-        query = query.where(func.lower(InfoField.name).contains(needle, autoescape=True)
-                            | InfoField.key.contains(needle, autoescape=True))
+        needle = text.strip()
+        query = query.where(contains_text(InfoField.name, needle) | contains_text(InfoField.key, needle))
     fields = db.session.scalars(query.order_by(InfoField.position, InfoField.name)).all()
     counts = dict(db.session.execute(
         select(InfoValue.field_id, func.count(InfoValue.id))

@@ -14,6 +14,7 @@ from gaissa.extensions import db
 from gaissa.models import Direction, Metric, MetricValue, SchemeEntry, ToolMapping
 from gaissa.services import audit, scheme_admin, units
 from gaissa.services.rating import HIGHER_IS_BETTER, LOWER_IS_BETTER, InvalidBoundaries, check_boundaries
+from gaissa.services.text_search import contains_text
 from gaissa.web.formatting import format_number, unit_label
 
 logger = logging.getLogger(__name__)
@@ -123,9 +124,8 @@ def list_metrics(phase: str, text: str = "") -> list[MetricRow]:
     scheme_admin.check_phase(phase)
     query = select(Metric).where(Metric.phase == phase)
     if text.strip():
-        needle = text.strip().lower()
-        query = query.where(func.lower(Metric.name).contains(needle, autoescape=True)
-                            | Metric.key.contains(needle, autoescape=True))
+        needle = text.strip()
+        query = query.where(contains_text(Metric.name, needle) | contains_text(Metric.key, needle))
     metrics = db.session.scalars(query).all()
 
     working = scheme_admin.draft_of(phase) or scheme_admin.latest_published(phase)

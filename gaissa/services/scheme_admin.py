@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from gaissa.extensions import db
@@ -127,9 +128,10 @@ def published_entry(phase: str, metric_key: str) -> SchemeEntry | None:
 
 
 def get_or_create_draft(phase: str) -> RatingScheme:
-    """Return the phase's draft, creating it as a copy of the latest published version."""
-    # NOTE: two managers saving at the same instant can each create a draft; draft_of() then uses the
-    # older one and the other stays unused. A partial unique index on phase WHERE status = 'draft' would prevent it.
+    """Return the phase's draft, creating it as a copy of the latest published version.
+
+    A unique index allows one draft per phase: when another manager's draft won the race, theirs is returned.
+    """
     check_phase(phase)
     draft = draft_of(phase)
     if draft is not None:
@@ -145,8 +147,15 @@ def get_or_create_draft(phase: str) -> RatingScheme:
                 unit=entry.unit, direction=entry.direction, weight=entry.weight,
                 b1=entry.b1, b2=entry.b2, b3=entry.b3, b4=entry.b4, position=entry.position,
             ))
-    db.session.add(draft)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(draft)
+    except IntegrityError:
+        winner = draft_of(phase)
+        if winner is None:
+            raise
+        logger.info("Another manager created the %s draft at the same time; editing theirs", phase)
+        return winner
     logger.info("Created the %s draft scheme from %s", phase, base.label if base else "nothing")
     return draft
 

@@ -12,6 +12,7 @@ from gaissa.extensions import db
 from gaissa.models import CalculationTool, InfoField, Metric, Phase, ToolMapping
 from gaissa.services import audit, units
 from gaissa.services.metric_admin import TEXT_MAX_LENGTH
+from gaissa.services.text_search import contains_text
 
 logger = logging.getLogger(__name__)
 NAME_MAX_LENGTH = 100
@@ -114,7 +115,7 @@ def get_tool(tool_id: int) -> CalculationTool | None:
 def list_tools(text: str = "") -> list[ToolRow]:
     query = select(CalculationTool)
     if text.strip():
-        query = query.where(func.lower(CalculationTool.name).contains(text.strip().lower(), autoescape=True))
+        query = query.where(contains_text(CalculationTool.name, text.strip()))
     tools = db.session.scalars(query.order_by(func.lower(CalculationTool.name))).all()
     counts = dict(db.session.execute(
         select(ToolMapping.tool_id, func.count(ToolMapping.id)).group_by(ToolMapping.tool_id)

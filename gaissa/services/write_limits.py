@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +19,8 @@ from gaissa.models.tokens import ApiRateCounter
 
 logger = logging.getLogger(__name__)
 WINDOW = timedelta(hours=1)
+# Saves by visitors who are not signed in, through the API and the site's forms together, per address and hour.
+DEFAULT_ANONYMOUS_WRITES_PER_HOUR = 60
 # Counters of windows older than this are deleted when a new window starts.
 KEEP = timedelta(days=1)
 
@@ -65,3 +68,9 @@ def count_write(address: str, limit: int, now: datetime | None = None,
     if count == limit + 1:
         logger.warning("%s from %s reached the limit of %d per hour", subject, address, limit)
     return RateDecision(allowed, count, limit, retry_after)
+
+
+def count_anonymous_write(address: str) -> RateDecision:
+    """Count one write by a visitor who is not signed in, against API_ANONYMOUS_WRITES_PER_HOUR (API and forms)."""
+    limit = int(current_app.config.get("API_ANONYMOUS_WRITES_PER_HOUR", DEFAULT_ANONYMOUS_WRITES_PER_HOUR))
+    return count_write(address, limit, subject="Anonymous writes")

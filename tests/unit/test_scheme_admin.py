@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from gaissa.extensions import db
-from gaissa.models import Evaluation, Metric, MetricValue, MLModel
+from gaissa.models import Evaluation, Metric, MetricValue, MLModel, RatingScheme
 from gaissa.services import metric_admin, scheme_admin, schemes
 from gaissa.services.rating import rate
 
@@ -36,6 +36,26 @@ def test_draft_is_a_copy_of_the_latest_version(app):
     assert {e.id for e in draft.entries}.isdisjoint({e.id for e in published.entries})
     assert scheme_admin.get_or_create_draft("training") is draft
     assert scheme_admin.diff(published, draft) == []
+
+
+def test_two_managers_starting_a_draft_at_once_share_one(app, monkeypatch):
+    """The second manager read "no draft" before the first one's draft existed; the unique index settles it."""
+    first = scheme_admin.get_or_create_draft("inference")
+    real_draft_of = scheme_admin.draft_of
+    calls = []
+
+    def draft_of_read_too_early(phase):
+        calls.append(phase)
+        return None if len(calls) == 1 else real_draft_of(phase)
+
+    monkeypatch.setattr(scheme_admin, "draft_of", draft_of_read_too_early)
+    second = scheme_admin.get_or_create_draft("inference")
+    assert second is first
+    assert len(calls) == 2
+    drafts = db.session.scalars(select(RatingScheme).where(RatingScheme.phase == "inference",
+                                                           RatingScheme.status == "draft")).all()
+    assert drafts == [first]
+    assert len(first.entries) == len(scheme_admin.latest_published("inference").entries)
 
 
 def test_set_entry_without_change_writes_nothing(app):
