@@ -164,16 +164,6 @@ def get_model(model_id: int, include_hidden: bool = False) -> MLModel | None:
     return model
 
 
-def evaluations_of(model: MLModel, phase: str | None = None, include_hidden: bool = False) -> list[Evaluation]:
-    """Return the model's evaluations, newest first."""
-    statement = select(Evaluation).where(Evaluation.model_id == model.id)
-    if phase:
-        statement = statement.where(Evaluation.phase == phase)
-    if not include_hidden:
-        statement = statement.where(Evaluation.hidden.is_(False))
-    return list(db.session.scalars(statement.order_by(Evaluation.registered_at.desc(), Evaluation.id.desc())))
-
-
 def evaluation_page(model: MLModel, phase: str, page: int = 1, per_page: int = 20,
                     include_hidden: bool = False) -> EvaluationPage:
     """Return one page of the model's evaluations of `phase`, newest first.

@@ -118,7 +118,8 @@ def _address() -> tuple:
     The endpoint and its converted arguments stand for the path, so /models/0001 and /models/1 share one entry,
     and a forged SCRIPT_NAME cannot file one page under another page's address.
     """
-    return (request.host_url, request.script_root, request.endpoint, tuple(sorted((request.view_args or {}).items())))
+    arguments = tuple(sorted((request.view_args or {}).items()))
+    return (request.scheme, request.host, request.script_root, request.endpoint, arguments)
 
 
 def _shareable_token() -> int | None:
