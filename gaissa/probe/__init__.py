@@ -49,7 +49,7 @@ def probe_path(path: Path, batch_size: int = 1, dims: dict[str, int] | None = No
         return probe_keras(path)
     raise ProbeError(
         f"{path}: unsupported file type {suffix or '(no extension)'!r}. The probe reads .safetensors and .onnx "
-        "files, and .pt/.pth/.bin (PyTorch) or .keras/.h5 (Keras) when those libraries are installed."
+        "files, .pt/.pth/.bin/.ckpt files when PyTorch is installed and .keras/.h5/.hdf5 files when Keras is."
     )
 
 
@@ -88,10 +88,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="gaissa-probe",
         description="Count the parameters, file size and FLOPs of a model file and write them as CSV (for the "
                     "GAISSALabel upload page, tool 'GAISSALabel model probe') or JSON.",
-        epilog=f"FLOP convention: {FLOP_CONVENTION}. Safetensors files hold no graph, so their flops cell is empty.",
+        epilog=f"FLOP convention: {FLOP_CONVENTION}. Only ONNX models contain a graph to count, so the flops "
+               "cell is empty for safetensors, PyTorch and Keras files.",
     )
     parser.add_argument("paths", metavar="PATH", nargs="+", type=Path,
-                        help="model file (.safetensors, .onnx, .pt, .keras…) or a folder of safetensors shards")
+                        help="model file, or a folder of safetensors shards: .safetensors and .onnx always, "
+                             ".pt/.pth/.bin/.ckpt when PyTorch is installed, .keras/.h5/.hdf5 when Keras is")
     parser.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     parser.add_argument("-f", "--format", choices=("csv", "json"),
                         help="output format (default: json for a .json output file, else csv)")

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gaissa.probe.buffers import is_norm_buffer, norm_buffer_note
 from gaissa.probe.errors import ProbeError
 from gaissa.probe.result import ProbeResult
 
@@ -33,10 +34,6 @@ _NO_FLOPS = "FLOPs are not computed for this format; export the model to ONNX an
 
 # Keys under which training checkpoints commonly keep the model's state dict, in order of preference.
 _STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model", "module")
-
-# Names of the buffers that torch.nn's BatchNorm (and InstanceNorm with running stats) layers store
-# in their state dicts next to the parameters.
-_NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 # Top-level HDF5 groups that hold optimizer variables: "optimizer" in Keras 3 weight files,
 # "optimizer_weights" in legacy .h5 model files.
@@ -60,8 +57,7 @@ def probe_pytorch(path: Path) -> ProbeResult:
     parameters, buffer_elements, tied = _count_state_dict(state_dict, torch)
 
     if buffer_elements:
-        notes.append(f"Left out {buffer_elements} elements of BatchNorm running statistics, as model.parameters() "
-                     "does. Other buffers a model registers are counted.")
+        notes.append(norm_buffer_note(buffer_elements))
     if tied:
         notes.append(f"Counted {tied} tied tensor(s) once, because they share storage with another entry.")
     notes.append(_NO_FLOPS)
@@ -162,7 +158,7 @@ def _count_state_dict(state_dict: dict[str, Any], torch: Any) -> tuple[int, int,
     seen: set[tuple] = set()
     for name, tensor in state_dict.items():
         count = math.prod(tensor.shape)
-        if name.rsplit(".", 1)[-1] in _NORM_BUFFERS:
+        if is_norm_buffer(name):
             buffer_elements += count
             continue
         # Tied weights, such as an embedding reused as the output layer, load as two entries that

@@ -12,6 +12,7 @@ import struct
 from collections import Counter
 from pathlib import Path
 
+from gaissa.probe.buffers import is_norm_buffer, norm_buffer_note
 from gaissa.probe.errors import ProbeError
 from gaissa.probe.result import ProbeResult
 
@@ -58,12 +59,16 @@ def read_header(path: Path) -> tuple[dict, int]:
 
 
 def probe_safetensors(path: Path) -> ProbeResult:
-    """Count the parameters of a .safetensors file, or of every .safetensors shard in a folder."""
+    """Count the parameters of a .safetensors file, or of every .safetensors shard in a folder.
+
+    Every stored tensor is counted except BatchNorm running statistics, which the PyTorch reader leaves out too.
+    """
     files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
     if not files:
         raise ProbeError(f"{path} contains no .safetensors file.")
 
     parameters = 0
+    buffer_elements = 0
     file_size = 0
     dtypes: Counter[str] = Counter()
     notes: list[str] = []
@@ -74,14 +79,18 @@ def probe_safetensors(path: Path) -> ProbeResult:
             if name == "__metadata__":
                 continue
             count, dtype = _check_entry(file, name, entry, data_bytes)
-            parameters += count
             dtypes[dtype] += 1
+            if is_norm_buffer(name):
+                buffer_elements += count
+            else:
+                parameters += count
             packed = packed or name.endswith(_PACKED_SUFFIXES)
         file_size += file.stat().st_size
 
     if len(files) > 1:
         notes.append(f"Added up {len(files)} shards: {', '.join(file.name for file in files)}.")
-    notes.append("Counted every stored tensor, including buffers such as normalisation statistics.")
+    if buffer_elements:
+        notes.append(norm_buffer_note(buffer_elements))
     if packed:
         notes.append("Some tensors (*.qweight, *.qzeros) pack several quantized weights per element; "
                      "the count is of stored elements, below the model's real parameter count.")

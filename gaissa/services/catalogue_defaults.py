@@ -137,7 +137,8 @@ METRICS = (
     MetricDefault(
         "parameters", "inference", "Parameters", "count", LOWER, 0.10, (1e7, 1e8, 1e9, 1e10), "parameters",
         "Number of learned parameters. Decade boundaries: 10 million, 100 million, 1 billion and 10 billion.",
-        "Run gaissa-probe on the model file (safetensors or ONNX) or count the parameters in your framework.",
+        "Run gaissa-probe on the model file (safetensors or ONNX, or PyTorch or Keras with that library installed), "
+        "or count the parameters in your framework.",
         ("Prune or distil the model.", "Pick the smallest model of a family that meets the quality target."),
     ),
     MetricDefault(
@@ -238,8 +239,9 @@ TOOLS = (
     ),
     ToolDefault(
         "GAISSALabel model probe", "tabular",
-        "gaissa-probe, installed with GAISSA Tools, reads a safetensors or ONNX model file and writes a CSV with "
-        "the parameter count, the file size in bytes and the FLOPs of one inference.",
+        "gaissa-probe, installed with GAISSA Tools, reads a safetensors or ONNX model file, and a PyTorch or Keras "
+        "file when that library is installed. It writes a CSV with the parameter count, the file size in bytes and "
+        "the FLOPs of one inference, which only ONNX models give.",
         (
             MappingDefault("inference", "parameters", metric="parameters", column_unit="count"),
             MappingDefault("inference", "file_size_bytes", metric="file_size", column_unit="B"),

@@ -136,6 +136,50 @@ def test_safetensors_shards_in_folder_add_up(tmp_path):
     assert any("2 shards" in note for note in result.notes)
 
 
+def test_safetensors_leaves_out_batchnorm_buffers(tmp_path):
+    # The state dict of Linear 16→8, BatchNorm1d(8), ReLU, Linear 8→4 under PyTorch's names.
+    # Parameters: 16·8 + 8 + 8 + 8 + 8·4 + 4 = 188. Buffers: running_mean[8], running_var[8] and
+    # num_batches_tracked[] (one int64 element), 17 elements in all.
+    path = tmp_path / "batchnorm.safetensors"
+    save_file({
+        "0.weight": np.zeros((8, 16), np.float32), "0.bias": np.zeros(8, np.float32),
+        "1.weight": np.ones(8, np.float32), "1.bias": np.zeros(8, np.float32),
+        "1.running_mean": np.zeros(8, np.float32), "1.running_var": np.ones(8, np.float32),
+        "1.num_batches_tracked": np.array(0, np.int64),
+        "3.weight": np.zeros((4, 8), np.float32), "3.bias": np.zeros(4, np.float32),
+    }, str(path))
+
+    result = probe_path(path)
+
+    assert result.parameters == 188
+    assert result.tensors_by_dtype == {"F32": 8, "I64": 1}
+    assert any("Left out 17 elements of BatchNorm running statistics" in note for note in result.notes)
+
+
+def test_safetensors_buffer_names_match_whole_last_part(tmp_path):
+    # Only the part after the last dot is compared, so running_mean_proj is a parameter.
+    header = json.dumps({
+        "encoder.running_mean_proj": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
+        "norm.running_var": {"dtype": "F32", "shape": [3], "data_offsets": [24, 36]},
+    }).encode()
+    path = tmp_path / "names.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(36))
+
+    result = probe_path(path)
+
+    assert result.parameters == 6
+    assert any("Left out 3 elements" in note for note in result.notes)
+
+
+def test_safetensors_without_buffers_has_no_buffer_note(tmp_path):
+    path = tmp_path / "plain.safetensors"
+    save_file({"w": np.zeros((3, 3), np.float32)}, str(path))
+
+    result = probe_path(path)
+
+    assert not any("BatchNorm" in note for note in result.notes)
+
+
 def test_safetensors_truncated_file_is_rejected(tmp_path):
     path = tmp_path / "cut.safetensors"
     save_file({"a": np.zeros((100,), np.float32)}, str(path))
@@ -344,6 +388,18 @@ def test_cli_unsupported_extension(tmp_path, capsys):
 
     assert main([str(path)]) == 1
     assert "unsupported file type '.tflite'" in capsys.readouterr().err
+
+
+def test_cli_help_names_every_format(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+
+    assert exit_info.value.code == 0
+    assert ".safetensors and .onnx always" in text
+    assert ".pt/.pth/.bin/.ckpt when PyTorch is installed" in text
+    assert ".keras/.h5/.hdf5 when Keras is" in text
+    assert "empty for safetensors, PyTorch and Keras files" in text
 
 
 def test_cli_says_when_onnx_is_missing(tmp_path):

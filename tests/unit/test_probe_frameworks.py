@@ -106,6 +106,32 @@ def test_pytorch_state_dict_matches_parameters(torch, tmp_path, capsys):
     assert any("Left out 17 elements of BatchNorm" in note for note in result.notes)
 
 
+def batchnorm_cnn(torch):
+    """Conv2d 3→8 (3×3), BatchNorm2d(8), ReLU, Conv2d 8→4 (1×1): 8·3·3·3 + 8 + 8 + 8 + 4·8 + 4 = 276 parameters."""
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 4, 1))
+
+
+@pytest.mark.parametrize("build, input_shape, expected", [(batchnorm_mlp, (2, 16), 188),
+                                                          (batchnorm_cnn, (2, 3, 8, 8), 276)])
+def test_pytorch_and_safetensors_counts_agree(torch, tmp_path, build, input_shape, expected):
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    model = build(torch)
+    model(torch.zeros(*input_shape))  # a training-mode pass updates the running statistics
+    pytorch_path = tmp_path / "model.pt"
+    safetensors_path = tmp_path / "model.safetensors"
+    torch.save(model.state_dict(), pytorch_path)
+    safetensors_torch.save_file(model.state_dict(), str(safetensors_path))
+
+    from_pytorch = probe_path(pytorch_path)
+    from_safetensors = probe_path(safetensors_path)
+
+    assert parameter_count(torch, model) == expected
+    assert from_pytorch.parameters == expected
+    assert from_safetensors.parameters == expected
+    assert any("Left out 17 elements of BatchNorm" in note for note in from_safetensors.notes)
+
+
 def test_pytorch_tied_weights_count_once(torch, tmp_path, capsys):
     nn = torch.nn
     model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 10, bias=False))
