@@ -7,7 +7,7 @@ shares the database. The token is random rather than a counter: a rolled-back ch
 token repeat one that a cache has already seen.
 
 Read the token before the data it guards. A page rendered from newer data than its token is merely replaced
-sooner; a page older than its token cannot happen, because the token and the change commit together.
+sooner. A page older than its token cannot happen, because the token and the change commit together.
 """
 
 import secrets
@@ -45,7 +45,7 @@ def current_token() -> int | None:
     """The committed token, read once per request; None means "do not use a cache now".
 
     None when the row does not exist yet (before `gaissa seed`), when the table is missing, and while this
-    session holds changes it has not committed: its own reads would then see rows other requests cannot.
+    session has changes it has not committed, because its own reads would then return rows other requests cannot.
     """
     session = db.session()
     if session.info.get(_CHANGED) or session.new or session.dirty or session.deleted:

@@ -102,7 +102,7 @@ def cached_for_visitors(view):
             response = current_app.make_response(view(*args, **kwargs))
         finally:
             g.pop(_RECORDING, None)
-        # A real CSRF token in g means the page holds this visitor's token somewhere: never share it.
+        # A real CSRF token in g means the page contains this visitor's token somewhere, so it is not shared.
         if response.status_code != 200 or response.mimetype != "text/html" or response.direct_passthrough \
                 or session.get("_flashes") or _real_token_issued():
             return response
@@ -113,9 +113,9 @@ def cached_for_visitors(view):
 
 
 def _address() -> tuple:
-    """What a shared page depends on: scheme and host (links, QR codes), script root (links) and the view's arguments.
+    """Return what a shared page depends on: scheme and host (links, QR codes), script root and view arguments.
 
-    The endpoint and its converted arguments stand for the path, so /models/0001 and /models/1 share one entry,
+    The endpoint and its converted arguments replace the path, so /models/0001 and /models/1 share one entry,
     and a forged SCRIPT_NAME cannot file one page under another page's address.
     """
     arguments = tuple(sorted((request.view_args or {}).items()))
@@ -153,7 +153,7 @@ def placeholder_tokens():
 
 
 def _with_real_token(response):
-    """Put the visitor's own CSRF token where a page or a kept fragment holds the placeholder."""
+    """Put the visitor's own CSRF token where a page or a kept fragment contains the placeholder."""
     if not response.direct_passthrough and response.mimetype == "text/html":
         data = response.get_data()
         if _CSRF_PLACEHOLDER.encode() in data:

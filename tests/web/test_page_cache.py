@@ -55,7 +55,7 @@ def test_each_visitor_gets_their_own_working_csrf_token(app, label_url):
     assert "Form expired" in other.get_data(as_text=True)
 
 
-def test_a_committed_change_is_shown_at_once(app, label_url):
+def test_committed_change_shows_at_once(app, label_url):
     visit(app, label_url)
     assert visit(app, label_url).headers["X-Page-Cache"] == "hit"
     db.session.execute(update(MLModel).where(MLModel.name == "Cached model").values(name="Renamed model"))
@@ -65,7 +65,7 @@ def test_a_committed_change_is_shown_at_once(app, label_url):
     assert "Renamed model" in page.get_data(as_text=True)
 
 
-def test_a_token_written_by_another_process_invalidates_this_one(app, label_url):
+def test_token_from_another_process_invalidates(app, label_url):
     """Freshness comes from the database, so a change committed by any process or host is seen."""
     visit(app, label_url)
     db.session.execute(text("UPDATE content_state SET token = token + 1 WHERE id = 1"))
@@ -82,7 +82,7 @@ def test_hiding_an_evaluation_removes_the_cached_page(app, client, auth, label_u
     assert visit(app, label_url).status_code == 404
 
 
-def test_switching_the_tool_off_is_seen_by_cached_pages(app, client, auth, label_url):
+def test_tool_switch_reaches_cached_pages(app, client, auth, label_url):
     visit(app, label_url)
     auth.login()
     post(client, "/admin/settings", {"roi_enabled": "y"})
@@ -91,13 +91,14 @@ def test_switching_the_tool_off_is_seen_by_cached_pages(app, client, auth, label
     assert visit(app, label_url).status_code == 200
 
 
-def test_logged_in_users_htmx_and_query_strings_bypass_the_cache(app, client, auth, label_url):
+def test_bypass_for_users_htmx_and_queries(app, client, auth, label_url):
     visit(app, label_url)
     assert "X-Page-Cache" not in visit(app, label_url + "?utm_source=x").headers
     assert "X-Page-Cache" not in visit(app, label_url, headers=HTMX).headers
     auth.login()
     page = client.get(label_url)
-    assert page.status_code == 200 and "X-Page-Cache" not in page.headers
+    assert page.status_code == 200
+    assert "X-Page-Cache" not in page.headers
 
 
 def test_pages_with_a_flash_message_are_not_stored(app, label_url):
@@ -132,9 +133,10 @@ def test_budget_drops_the_least_recently_used_page():
     assert store.size == 2 * entry
     store.put(1, ("/huge",), b"h" * budget, budget=budget)
     assert store.get(1, ("/huge",)) is None
-    assert store.get(2, ("/a",)) is None  # another token never sees these pages
+    assert store.get(2, ("/a",)) is None  # pages of another token are not returned
     store.put(2, ("/d",), b"d", budget=budget)
-    assert store.get(1, ("/a",)) is None and store.size == 1 + page_cache._ENTRY_OVERHEAD
+    assert store.get(1, ("/a",)) is None
+    assert store.size == 1 + page_cache._ENTRY_OVERHEAD
 
 
 def test_ignored_tables_leave_the_token_alone(app):
@@ -155,7 +157,7 @@ def test_orm_flush_and_bulk_statements_change_the_token(app):
     assert token() != after_flush
 
 
-def test_a_rolled_back_change_keeps_the_token(app):
+def test_rollback_keeps_the_token(app):
     before = token()
     db.session.add(MLModel(name="Never saved"))
     db.session.flush()
@@ -201,9 +203,11 @@ def test_refresh_pages_command_drops_cached_pages(app, runner, label_url):
     assert visit(app, label_url).headers["X-Page-Cache"] == "miss"
 
 
-def test_forged_script_name_cannot_file_one_page_under_another(app, label_url):
-    """A request for /gaissalabel/ with SCRIPT_NAME=/gaissalabel routes to the site home; it must not be served
-    to the next visitor of /gaissalabel/."""
+def test_forged_script_name_cannot_poison(app, label_url):
+    """A request for /gaissalabel/ with SCRIPT_NAME=/gaissalabel routes to the site home.
+
+    That page must not be served to the next visitor of /gaissalabel/.
+    """
     forged = visit(app, "/", environ_base={"SCRIPT_NAME": "/gaissalabel"})
     assert forged.status_code == 200
     page = visit(app, "/gaissalabel/")
@@ -232,7 +236,8 @@ def test_kept_label_fragments_never_hold_a_real_token(app, client, auth, label_u
     manager_token = CSRF_META.search(manager_page).group(1)
     anonymous = visit(app, label_url).get_data(as_text=True)
     assert manager_token not in anonymous
-    assert page_cache._CSRF_PLACEHOLDER not in anonymous and page_cache._CSRF_PLACEHOLDER not in manager_page
+    assert page_cache._CSRF_PLACEHOLDER not in anonymous
+    assert page_cache._CSRF_PLACEHOLDER not in manager_page
 
 
 def test_logins_leave_the_token_alone(app, client, auth):
