@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 5000
 
 .PHONY: run test install db seed worker benchmark vendor-assets clean
 
-run: install db ## Install everything, migrate and seed SQLite with demo data, serve on http://127.0.0.1:5000
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+run: install db ## Install everything, migrate and seed SQLite with demo data, serve on http://127.0.0.1:$(PORT)
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 test: ## Install everything (Chromium too, when root) and run the whole test suite
 	./scripts/test.sh

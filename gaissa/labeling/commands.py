@@ -53,15 +53,23 @@ def rate_command(phase, file_path, tool_name, inferences, assignments, info_item
             raise run_rating.RunInputError(
                 "Give --file PATH or one or more --value KEY=VALUE (one of the two, not both).")
         info = run_rating.parse_assignments(info_items)
+        if pdf_path and not pdf_path.parent.is_dir():
+            raise run_rating.RunInputError(
+                f"--pdf {pdf_path}: the folder {pdf_path.parent} does not exist. Create it or choose another path.")
         if file_path:
             if not file_path.is_file():
                 raise run_rating.RunInputError(f"File not found: {file_path}")
+            if phase == "training" and inferences is not None:
+                raise run_rating.RunInputError("--inferences applies to --phase inference only; leave it out.")
             runs = run_rating.read_file_runs(phase, file_path.read_bytes(), file_path.name, tool_name, inferences)
         else:
             runs = [(run_rating.TYPED_VALUES, run_rating.parse_assignments(assignments), {})]
         rated = [run_rating.rate_run(phase, name, values, {**run_info, **info}) for name, values, run_info in runs]
     except (run_rating.RunInputError, schemes.SchemeNotFound) as exc:
-        click.echo(f"Error: {exc}", err=True)
+        message = str(exc)
+        if "number of inferences" in message:
+            message += " On the command line, give it as --inferences N."
+        click.echo(f"Error: {message}", err=True)
         sys.exit(2)
 
     if as_json:
@@ -70,7 +78,11 @@ def rate_command(phase, file_path, tool_name, inferences, assignments, info_item
         for run in rated:
             _print_run(run)
     if pdf_path:
-        _write_pdf(phase, rated, pdf_path, file_path is not None)
+        try:
+            _write_pdf(phase, rated, pdf_path, file_path is not None)
+        except OSError as exc:
+            click.echo(f"Error: could not write {pdf_path}: {exc.strerror or exc}. Choose a writable path.", err=True)
+            sys.exit(2)
         click.echo(f"Wrote {len(rated)} label page(s) to {pdf_path}", err=as_json)
 
 

@@ -1,5 +1,7 @@
 """GAISSALabel pages: home, evaluation form, file upload, Consult, and the label page with its downloads."""
 
+import unicodedata
+
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
@@ -59,15 +61,16 @@ def new_evaluation(phase: str):
     if draft is not None:
         evaluations.discard_draft(draft)
     db.session.commit()
+    _count_anonymous_save()
     flash("Evaluation saved. This is its energy label.", "success")
     return redirect_htmx_aware(evaluation_url(evaluation))
 
 
 def _refuse_anonymous_flood(phase: str, data, draft):
-    """Count a save by a visitor who is not signed in; past the hourly limit, answer 429 with their input kept."""
+    """Answer 429 with the visitor's input kept when a visitor who is not signed in has used up the hourly saves."""
     if current_user.is_authenticated:
         return None
-    decision = write_limits.count_anonymous_write(request.remote_addr or "unknown")
+    decision = write_limits.anonymous_writes_left(request.remote_addr or "unknown")
     if decision.allowed:
         return None
     minutes = max(1, -(-decision.retry_after // 60))
@@ -84,12 +87,18 @@ def _refuse_anonymous_flood(phase: str, data, draft):
     return response
 
 
+def _count_anonymous_save() -> None:
+    if not current_user.is_authenticated:
+        write_limits.count_anonymous_write(request.remote_addr or "unknown")
+
+
 def _create_model_inline(phase: str, data, draft):
     errors = {}
     model_id = data.model_id
     try:
         model = evaluations.create_model(**data.new_model, user_id=_user_id())
         db.session.commit()
+        _count_anonymous_save()
         model_id = model.id
     except evaluations.EvaluationInputError as exc:
         errors = {f"new_model_{name}": message for name, message in exc.errors.items()}
@@ -201,7 +210,9 @@ def label_pdf(model_id: int, collection: str, evaluation_id: int):
 
 
 def _download_name(evaluation) -> str:
-    # HTTP headers are Latin-1, so the file name keeps ASCII letters and digits only.
-    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_." else "-" for ch in evaluation.model.name)
+    # HTTP headers are Latin-1, so the file name keeps ASCII letters and digits only. Accents are dropped first,
+    # so "Café" gives "Cafe".
+    plain = unicodedata.normalize("NFKD", evaluation.model.name).encode("ascii", "ignore").decode("ascii")
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in plain)
     safe = safe[:60].strip("-.")
     return f"energy-label-{safe or 'model'}-{evaluation.phase}-{evaluation.id}"

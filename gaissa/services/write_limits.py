@@ -74,3 +74,18 @@ def count_anonymous_write(address: str) -> RateDecision:
     """Count one write by a visitor who is not signed in, against API_ANONYMOUS_WRITES_PER_HOUR (API and forms)."""
     limit = int(current_app.config.get("API_ANONYMOUS_WRITES_PER_HOUR", DEFAULT_ANONYMOUS_WRITES_PER_HOUR))
     return count_write(address, limit, subject="Anonymous writes")
+
+
+def anonymous_writes_left(address: str, now: datetime | None = None) -> RateDecision:
+    """Tell whether a visitor who is not signed in may still save, without counting anything.
+
+    The site's forms check this first and count the save with count_anonymous_write() once it succeeded, so that
+    a form sent back with validation errors costs nothing.
+    """
+    now = now or utcnow()
+    start = window_start(now)
+    limit = int(current_app.config.get("API_ANONYMOUS_WRITES_PER_HOUR", DEFAULT_ANONYMOUS_WRITES_PER_HOUR))
+    count = db.session.scalar(select(ApiRateCounter.count).where(
+        ApiRateCounter.address == (address or "unknown")[:64], ApiRateCounter.window_start == start)) or 0
+    retry_after = max(1, int((start + WINDOW - now).total_seconds()))
+    return RateDecision(count < limit, count, limit, retry_after)

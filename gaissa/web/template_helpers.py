@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["human"] = formatting.humanize_quantity
     app.jinja_env.filters["unit_label"] = formatting.unit_label
     app.jinja_env.filters["date"] = formatting.format_date
+    app.jinja_env.filters["source_label"] = _source_label
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["pictogram"] = _pictogram
     page_cache.register(app)
@@ -29,6 +30,12 @@ def register(app: Flask) -> None:
             "current_path": request.path,
             "url_for": url_for,
         }
+
+
+def _source_label(source: str) -> str:
+    from gaissa.services.labels import SOURCE_LABELS
+
+    return SOURCE_LABELS.get(source, source)
 
 
 def _pictogram(name: str, colour: str):

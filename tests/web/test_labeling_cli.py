@@ -62,6 +62,9 @@ def test_rate_values_with_units(runner):
         ([], "Give --file PATH or one or more --value"),
         (["--file", "/nonexistent/emissions.csv"], "File not found"),
         (["--file", str(TRAINING_FILE), "--tool", "NoSuchTool"], "Unknown calculation tool 'NoSuchTool'"),
+        (["--file", str(TRAINING_FILE), "--pdf", "/nonexistent-folder/label.pdf"],
+         "the folder /nonexistent-folder does not exist"),
+        (["--file", str(TRAINING_FILE), "--inferences", "5"], "--inferences applies to --phase inference only"),
     ],
 )
 def test_rate_invalid_input_exits_2(runner, args, message):
@@ -73,7 +76,9 @@ def test_rate_invalid_input_exits_2(runner, args, message):
 def test_rate_inference_file_needs_count(runner):
     result = runner.invoke(args=["gaissa", "rate", "--phase", "inference", "--file", str(INFERENCE_FILE)])
     assert result.exit_code == 2
-    assert "inferences" in result.output
+    assert "the number of inferences" in result.output
+    assert "it is missing" in result.output
+    assert "give it as --inferences N" in result.output
 
 
 def test_rate_writes_pdf_and_stores_nothing(runner, tmp_path):

@@ -302,6 +302,20 @@ def test_downloads_with_non_latin_model_name(client):
         response.headers["Content-Disposition"].encode("latin-1")
 
 
+def test_download_name_keeps_letters_without_accents(client):
+    evaluation = make_evaluation(name="Café-ResNet50 Ünïcode")
+    response = client.get(label_path(evaluation, "/label.pdf"))
+    assert f'filename="energy-label-Cafe-ResNet50-Unicode-training-{evaluation.id}.pdf"' in \
+        response.headers["Content-Disposition"]
+
+
+def test_model_page_lists_evaluations_by_number_and_source(client):
+    evaluation = make_evaluation()
+    page = client.get(f"/gaissalabel/models/{evaluation.model_id}").get_data(as_text=True)
+    assert f"#{evaluation.id} · " in page
+    assert "Typed in a form" in page
+
+
 def test_search_box_belongs_to_separate_get_form(client):
     page = client.get("/gaissalabel/training/new").get_data(as_text=True)
     assert 'form="model-search-form"' in page
@@ -353,6 +367,9 @@ def test_anonymous_saves_share_the_hourly_limit_with_the_api(client, app, auth, 
     form = {"csrf_token": csrf_token(client), "model_id": model.id, "value-energy": "3 kWh"}
 
     assert client.post("/api/v1/models", json={"name": "Counted by the API"}, environ_base=address).status_code == 201
+    for _ in range(3):  # a form sent back with errors costs nothing
+        invalid = {**form, "value-energy": "-3 kWh"}
+        assert client.post("/gaissalabel/training/new", data=invalid, environ_base=address).status_code == 422
     assert client.post("/gaissalabel/training/new", data=form, environ_base=address).status_code == 303
     refused = client.post("/gaissalabel/training/new", data=form, environ_base=address, headers=HTMX)
 
