@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 
 from gaissa.services.importers import import_file
+from gaissa.services.importers.base import NO_ENERGY_ADVICE
 from tests.unit.importers_support import CODECARBON, case_bytes, default_spec
 
 TRAINING = default_spec("CodeCarbon", "training")
@@ -143,7 +144,7 @@ def test_c02_zero_energy_rejected():
     assert report.runs == []
     assert not report.ok
     assert report.file_errors == []
-    assert [error.message for error in report.errors] == ["line 2: no energy measured (0 kWh over 51 s)"]
+    assert [error.message for error in report.errors] == ["line 2: no energy measured (0 kWh over 51 s)" + NO_ENERGY_ADVICE]
     assert report.errors[0].line == 2
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict
 import pytest
 
 from gaissa.services.importers import import_file, sum_of_runs
+from gaissa.services.importers.base import NO_ENERGY_ADVICE
 from gaissa.services.uploads import offers_sum, suggested_choice
 from tests.unit.importers_support import ECO2AI_EPOCHS, ECO2AI_RUN, case_bytes, default_spec
 
@@ -66,7 +67,7 @@ def test_rows_rejected_per_line():
     report = import_file(data, "emission.csv", TRAINING, "training")
 
     assert [error.message for error in report.errors] == [
-        "line 2: no energy measured (0 kWh over 10 s)",
+        "line 2: no energy measured (0 kWh over 10 s)" + NO_ENERGY_ADVICE,
         "line 3: power_consumption(kWh) is -0.1 kWh, below zero",
         "line 4: power_consumption(kWh) is NaN",
     ]

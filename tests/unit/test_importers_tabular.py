@@ -7,9 +7,9 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from gaissa.services.importers import ColumnMapping, ToolSpec, import_file, needs_inference_count
+from gaissa.services.importers import ColumnMapping, ToolSpec, import_file, needs_inference_count, tabular
+from gaissa.services.importers.base import NO_ENERGY_ADVICE
 from gaissa.services.importers.dispatch import run_total_columns
-from gaissa.services.importers import tabular
 from tests.unit.importers_support import default_spec
 
 PROBE = default_spec("GAISSALabel model probe", "inference")
@@ -187,7 +187,7 @@ def test_row_errors_have_own_messages():
     assert [error.message for error in report.errors] == [
         "line 2: energy_total is -1.5 kWh, below zero",
         "line 3: energy_total is NaN",
-        "line 4: no energy measured (0 kWh over 51 s)",
+        "line 4: no energy measured (0 kWh over 51 s)" + NO_ENERGY_ADVICE,
         "line 5: energy_total is 'abc', not a number",
     ]
     assert [run.line for run in report.runs] == [7, 8]
@@ -211,7 +211,8 @@ def test_field_count_mismatch():
 
     assert [error.message for error in report.errors] == [
         "line 2: 4 fields, header has 3; two rows may be glued together by a missing line break",
-        "line 3: 2 fields, header has 3",
+        "line 3: 2 fields, header has 3; the line looks cut off, as when the tool was stopped while writing it. "
+        "Remove or complete it",
     ]
     assert [run.line for run in report.runs] == [4]
 

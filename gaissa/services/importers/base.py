@@ -183,9 +183,13 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds:.2g} s"
 
 
+NO_ENERGY_ADVICE = (". The run was too short for the tool to measure, or the tool could not read the hardware's power: "
+                    "remove the row or measure a longer run")
+
+
 def no_energy_message(line: int, unit: str, duration_s: float | None) -> str:
     """Build the message for a row whose energy is 0, which means the tool measured nothing."""
-    return f"line {line}: no energy measured (0 {unit} over {format_seconds(duration_s)})"
+    return f"line {line}: no energy measured (0 {unit} over {format_seconds(duration_s)}){NO_ENERGY_ADVICE}"
 
 
 def join_words(words: list[str]) -> str:

@@ -199,9 +199,10 @@ def field_count_error(row: TableRow, header_size: int) -> RowError | None:
         return None
     if count == header_size:
         return None
-    hint = ""
     if count > header_size:
         hint = "; two rows may be glued together by a missing line break"
+    else:
+        hint = "; the line looks cut off, as when the tool was stopped while writing it. Remove or complete it"
     return RowError(row.line, f"line {row.line}: {count} fields, header has {header_size}{hint}")
 
 
