@@ -211,6 +211,10 @@ def unicode_models():
     ("%", {"rate_100%"}),
     ("_", {"rate_100%"}),
     ("\\", {"c:\\models\\vit"}),
+    ("ecole", {"école-bert"}),
+    ("MULLER", {"école-bert"}),
+    ("zoe", {"école-bert"}),
+    ("λόγος", {"λογος-net"}),
 ])
 def test_consult_search_ignores_unicode_case(client, unicode_models, typed, expected):
     body = client.get("/gaissalabel/models", query_string={"q": typed}, headers=HTMX).get_data(as_text=True)
