@@ -68,6 +68,8 @@ def save_run(client, phase, path, run_index, extra=None):
     draft_id = form_url.split("draft=")[1]
     page = client.get(form_url).get_data(as_text=True)
     assert "Review the values read from your files" in page
+    assert "Read from the files: " in page  # each pre-filled value also in a readable unit
+    assert "The file names the model" in page
 
     model = evaluations.create_model(f"model-of-run-{phase}-{run_index}")
     db.session.commit()
