@@ -115,7 +115,8 @@ def upload_choice_context(draft: EvaluationDraft, selections: dict[int, list[int
 
 def evaluation_page_context(evaluation: Evaluation) -> dict[str, Any]:
     page_url = label_page_url(evaluation)
-    token = content_version.current_token()
+    # In debug mode templates reload on every change, so kept fragments would show old templates.
+    token = None if current_app.debug else content_version.current_token()
     key = (token, evaluation.id, page_url)
     content = _content_cache.get(key) if token is not None else None
     if content is None:
