@@ -55,7 +55,9 @@ class ModelRow:
     model: MLModel
     trainings: int
     inferences: int
-    latest_grade: str | None
+    # Overall grade of the most recent visible training and inference; None when there is none or it is ungraded.
+    latest_training_grade: str | None
+    latest_inference_grade: str | None
 
 
 @dataclass(frozen=True)
@@ -135,16 +137,17 @@ def _summaries(models: list[MLModel], include_hidden: bool) -> list[ModelRow]:
     counts: dict[tuple[int, str], int] = {
         (model_id, phase): count for model_id, phase, count in db.session.execute(statement.group_by(Evaluation.model_id, Evaluation.phase))
     }
-    latest: dict[int, str | None] = {}
+    latest: dict[tuple[int, str], str | None] = {}
     grade_rows = db.session.execute(
-        select(Evaluation.model_id, Evaluation.overall_grade)
+        select(Evaluation.model_id, Evaluation.phase, Evaluation.overall_grade)
         .where(Evaluation.model_id.in_(ids), Evaluation.hidden.is_(False))
-        .order_by(Evaluation.registered_at.desc())
+        .order_by(Evaluation.registered_at.desc(), Evaluation.id.desc())
     )
-    for model_id, grade in grade_rows:
-        latest.setdefault(model_id, grade)
+    for model_id, phase, grade in grade_rows:
+        latest.setdefault((model_id, phase), grade)
     return [
-        ModelRow(model, counts.get((model.id, "training"), 0), counts.get((model.id, "inference"), 0), latest.get(model.id))
+        ModelRow(model, counts.get((model.id, "training"), 0), counts.get((model.id, "inference"), 0),
+                 latest.get((model.id, "training")), latest.get((model.id, "inference")))
         for model in models
     ]
 

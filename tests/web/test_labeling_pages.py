@@ -389,3 +389,15 @@ def test_anonymous_saves_share_the_hourly_limit_with_the_api(client, app, auth, 
     auth.login()
     assert client.post("/gaissalabel/training/new", data={**form, "csrf_token": csrf_token(client)},
                        environ_base=address).status_code == 303
+
+
+def test_models_list_shows_latest_grade_per_phase(client):
+    training = make_evaluation(name="two-phase-model")
+    evaluations.create_evaluation(evaluations.EvaluationInput(
+        phase="inference", model_id=training.model_id, values={"latency": "5 ms"}))
+    db.session.commit()
+    body = client.get("/gaissalabel/models", query_string={"q": "two-phase-model"}, headers=HTMX).get_data(as_text=True)
+    row = body[body.index(">two-phase-model</a>"):]
+    row = row[:row.index("</tr>")]
+    grades = re.findall(r'class="grade-letter grade-([A-E])"', row)
+    assert grades == [training.overall_grade, "A"]
