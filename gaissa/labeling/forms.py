@@ -27,6 +27,8 @@ class EvaluationFormData:
     draft_id: str | None
     new_model: dict[str, str] = field(default_factory=dict)
     action: str = "save"
+    # True once the user saw that a model with this very name exists and pressed Create model again.
+    confirm_duplicate: bool = False
 
 
 def read_evaluation_form(form: MultiDict) -> EvaluationFormData:
@@ -42,6 +44,8 @@ def read_evaluation_form(form: MultiDict) -> EvaluationFormData:
             "description": form.get("new_model_description", ""),
         },
         action=form.get("action", "save"),
+        confirm_duplicate=bool(form.get("new_model_name", "").strip())
+        and form.get("new_model_confirm_duplicate", "").strip() == form.get("new_model_name", "").strip(),
     )
 
 

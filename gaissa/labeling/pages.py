@@ -42,7 +42,8 @@ def load_evaluation(model_id: int, collection: str, evaluation_id: int) -> Evalu
 
 def form_context(phase: str, draft: EvaluationDraft | None = None, model_id: int | None = None, query: str = "",
                  submitted=None, errors: dict[str, str] | None = None, model_created: bool = False,
-                 keep_new_model: bool = False, refusal: str = "") -> dict[str, Any]:
+                 keep_new_model: bool = False, refusal: str = "",
+                 confirm_duplicate: bool = False) -> dict[str, Any]:
     """Everything the evaluation form shows: catalogue, picker choices, values to pre-fill and errors."""
     if draft is not None and draft.phase != phase:
         draft = None
@@ -77,6 +78,7 @@ def form_context(phase: str, draft: EvaluationDraft | None = None, model_id: int
         "new_model": new_model,
         "countries": countries,
         "refusal": refusal,
+        "confirm_duplicate": confirm_duplicate,
     }
 
 

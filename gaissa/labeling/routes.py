@@ -95,6 +95,14 @@ def _count_anonymous_save() -> None:
 def _create_model_inline(phase: str, data, draft):
     errors = {}
     model_id = data.model_id
+    namesake = None if data.confirm_duplicate else browse.find_model_named_alike(data.new_model.get("name", ""))
+    if namesake is not None:
+        by = f" by {namesake.author}" if namesake.author else ""
+        errors = {"new_model_name": f"A model named “{namesake.name}”{by} already exists, and it is now selected "
+                                    "above. To create another model with this name anyway, press Create model again."}
+        context = form_context(phase, draft=draft, model_id=namesake.id, submitted=data, errors=errors,
+                               keep_new_model=True, confirm_duplicate=True)
+        return render("labeling/form.html", "labeling/partials/_model_picker.html", status=422, **context)
     try:
         model = evaluations.create_model(**data.new_model, user_id=_user_id())
         db.session.commit()

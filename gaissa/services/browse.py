@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from gaissa.extensions import db
 from gaissa.models import Evaluation, InfoValue, MLModel
-from gaissa.services.text_search import contains_text
+from gaissa.services.text_search import casefold, contains_text
 
 MAX_PER_PAGE = 100
 
@@ -157,6 +157,14 @@ def find_model_id_by_name(name: str) -> int | None:
     return db.session.scalar(
         select(MLModel.id).where(MLModel.name == name.strip(), MLModel.hidden.is_(False))
         .order_by(MLModel.created_at.desc()).limit(1)
+    )
+
+
+def find_model_named_alike(name: str) -> MLModel | None:
+    """Return the newest visible model whose name equals this one, ignoring letter case and accents."""
+    return db.session.scalar(
+        select(MLModel).where(casefold(MLModel.name) == casefold(literal(name.strip())), MLModel.hidden.is_(False))
+        .order_by(MLModel.created_at.desc(), MLModel.id.desc()).limit(1)
     )
 
 

@@ -401,3 +401,23 @@ def test_models_list_shows_latest_grade_per_phase(client):
     row = row[:row.index("</tr>")]
     grades = re.findall(r'class="grade-letter grade-([A-E])"', row)
     assert grades == [training.overall_grade, "A"]
+
+
+def test_inline_model_with_an_existing_name_asks_first(client):
+    existing = evaluations.create_model("Éclair-BERT", "Lab A")
+    db.session.commit()
+    count = db.session.scalar(db.select(db.func.count()).select_from(MLModel))
+    form = {"csrf_token": csrf_token(client), "action": "create_model", "new_model_name": "eclair-bert"}
+
+    first = client.post("/gaissalabel/training/new", data=form, headers=HTMX)
+    body = first.get_data(as_text=True)
+    assert first.status_code == 422
+    assert "A model named “Éclair-BERT” by Lab A already exists, and it is now selected above." in body
+    assert f'value="{existing.id}" selected' in body
+    assert db.session.scalar(db.select(db.func.count()).select_from(MLModel)) == count
+
+    again = client.post("/gaissalabel/training/new", headers=HTMX,
+                        data={**form, "new_model_confirm_duplicate": "eclair-bert"})
+    assert again.status_code == 200
+    assert "Model created and selected." in again.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(MLModel)) == count + 1
