@@ -43,9 +43,9 @@ def new_evaluation(phase: str):
 
     data = read_evaluation_form(request.form)
     draft = evaluations.get_draft(data.draft_id)
-    refused = _refuse_anonymous_flood(phase, data, draft)
-    if refused is not None:
-        return refused
+    rejected = _reject_when_over_limit(phase, data, draft)
+    if rejected is not None:
+        return rejected
     if data.action == "create_model":
         return _create_model_inline(phase, data, draft)
     try:
@@ -66,8 +66,11 @@ def new_evaluation(phase: str):
     return redirect_htmx_aware(evaluation_url(evaluation))
 
 
-def _refuse_anonymous_flood(phase: str, data, draft):
-    """Answer 429 with the visitor's input kept when a visitor who is not signed in has used up the hourly saves."""
+def _reject_when_over_limit(phase: str, data, draft):
+    """Return a 429 response that keeps the visitor's input once a visitor who is not signed in has no saves left.
+
+    Return None while saves are left, and always for signed-in users.
+    """
     if current_user.is_authenticated:
         return None
     decision = write_limits.anonymous_writes_left(request.remote_addr or "unknown")

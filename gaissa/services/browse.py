@@ -55,7 +55,7 @@ class ModelRow:
     model: MLModel
     trainings: int
     inferences: int
-    # Overall grade of the most recent visible training and inference; None when there is none or it is ungraded.
+    # Overall grade of the most recent visible training and inference. None when there is none, or it is ungraded.
     latest_training_grade: str | None
     latest_inference_grade: str | None
 
@@ -179,7 +179,7 @@ def evaluation_page(model: MLModel, phase: str, page: int = 1, per_page: int = 2
                     include_hidden: bool = False) -> EvaluationPage:
     """Return one page of the model's evaluations of `phase`, newest first.
 
-    A page number out of range gives the nearest page, so a stale or edited address never fails.
+    A page number out of range gives the nearest page, so a stale or edited address still shows a page.
     """
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     statement = select(Evaluation).where(Evaluation.model_id == model.id, Evaluation.phase == phase)

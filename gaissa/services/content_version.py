@@ -42,7 +42,7 @@ def install() -> None:
 
 
 def current_token() -> int | None:
-    """The committed token, read once per request; None means "do not use a cache now".
+    """Return the committed token, read once per request, or None when no cache may be used now.
 
     None when the row does not exist yet (before `gaissa seed`), when the table is missing, and while this
     session has changes it has not committed, because its own reads would then return rows other requests cannot.

@@ -47,7 +47,7 @@ def count_write(address: str, limit: int, now: datetime | None = None,
     """
     now = now or utcnow()
     start = window_start(now)
-    address = (address or "unknown")[:64]
+    address = _stored_address(address)
     matches = (ApiRateCounter.address == address, ApiRateCounter.window_start == start)
 
     increment = update(ApiRateCounter).where(*matches).values(count=ApiRateCounter.count + 1)
@@ -63,17 +63,15 @@ def count_write(address: str, limit: int, now: datetime | None = None,
     count = db.session.scalar(select(ApiRateCounter.count).where(*matches)) or 1
     db.session.commit()
 
-    retry_after = max(1, int((start + WINDOW - now).total_seconds()))
     allowed = count <= limit
     if count == limit + 1:
         logger.warning("%s from %s reached the limit of %d per hour", subject, address, limit)
-    return RateDecision(allowed, count, limit, retry_after)
+    return RateDecision(allowed, count, limit, _seconds_left(start, now))
 
 
 def count_anonymous_write(address: str) -> RateDecision:
     """Count one write by a visitor who is not signed in, against API_ANONYMOUS_WRITES_PER_HOUR (API and forms)."""
-    limit = int(current_app.config.get("API_ANONYMOUS_WRITES_PER_HOUR", DEFAULT_ANONYMOUS_WRITES_PER_HOUR))
-    return count_write(address, limit, subject="Anonymous writes")
+    return count_write(address, _anonymous_limit(), subject="Anonymous writes")
 
 
 def anonymous_writes_left(address: str, now: datetime | None = None) -> RateDecision:
@@ -84,8 +82,20 @@ def anonymous_writes_left(address: str, now: datetime | None = None) -> RateDeci
     """
     now = now or utcnow()
     start = window_start(now)
-    limit = int(current_app.config.get("API_ANONYMOUS_WRITES_PER_HOUR", DEFAULT_ANONYMOUS_WRITES_PER_HOUR))
+    limit = _anonymous_limit()
     count = db.session.scalar(select(ApiRateCounter.count).where(
-        ApiRateCounter.address == (address or "unknown")[:64], ApiRateCounter.window_start == start)) or 0
-    retry_after = max(1, int((start + WINDOW - now).total_seconds()))
-    return RateDecision(count < limit, count, limit, retry_after)
+        ApiRateCounter.address == _stored_address(address), ApiRateCounter.window_start == start)) or 0
+    return RateDecision(count < limit, count, limit, _seconds_left(start, now))
+
+
+def _anonymous_limit() -> int:
+    return int(current_app.config.get("API_ANONYMOUS_WRITES_PER_HOUR", DEFAULT_ANONYMOUS_WRITES_PER_HOUR))
+
+
+def _stored_address(address: str) -> str:
+    return (address or "unknown")[:64]
+
+
+def _seconds_left(start: datetime, now: datetime) -> int:
+    """Return the seconds until the window that began at `start` ends (at least 1)."""
+    return max(1, int((start + WINDOW - now).total_seconds()))

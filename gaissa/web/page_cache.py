@@ -1,11 +1,11 @@
 """Whole-page cache of the public pages for anonymous visitors.
 
 A page is rendered once per content token (services/content_version.py) and address, with a placeholder where
-the CSRF token goes; each visitor then gets the stored page with their own token put in. Managers, logged-in
+the CSRF token goes. Each visitor then gets the stored page with their own token put in. Managers, logged-in
 users, htmx fragments, addresses with a query string and pages with a flash message always render afresh.
-The X-Page-Cache response header says "hit" or "miss" on the pages that can be cached.
+The X-Page-Cache response header is "hit" or "miss" on the pages that can be cached.
 
-PAGE_CACHE_MAX_BYTES bounds each process's copy (0 switches the cache off); the least recently used pages go
+PAGE_CACHE_MAX_BYTES bounds each process's copy, and 0 switches the cache off. The least recently used pages go
 first, and all of them go when the token changes.
 """
 

@@ -38,7 +38,7 @@ def test_draft_is_a_copy_of_the_latest_version(app):
     assert scheme_admin.diff(published, draft) == []
 
 
-def test_two_managers_starting_a_draft_at_once_share_one(app, monkeypatch):
+def test_concurrent_drafts_share_one(app, monkeypatch):
     """The second manager read "no draft" before the first one's draft existed; the unique index settles it."""
     first = scheme_admin.get_or_create_draft("inference")
     real_draft_of = scheme_admin.draft_of

@@ -359,7 +359,7 @@ def test_upload_over_limit_names_the_limit(app, client):
     assert f"limit of {limit // 1048576} MB" in response.get_data(as_text=True)
 
 
-def test_anonymous_saves_share_the_hourly_limit_with_the_api(client, app, auth, monkeypatch):
+def test_anonymous_saves_share_api_limit(client, app, auth, monkeypatch):
     monkeypatch.setitem(app.config, "API_ANONYMOUS_WRITES_PER_HOUR", 2)
     address = {"REMOTE_ADDR": "192.0.2.40"}
     model = evaluations.create_model("limited-model")
@@ -371,19 +371,19 @@ def test_anonymous_saves_share_the_hourly_limit_with_the_api(client, app, auth, 
         invalid = {**form, "value-energy": "-3 kWh"}
         assert client.post("/gaissalabel/training/new", data=invalid, environ_base=address).status_code == 422
     assert client.post("/gaissalabel/training/new", data=form, environ_base=address).status_code == 303
-    refused = client.post("/gaissalabel/training/new", data=form, environ_base=address, headers=HTMX)
+    rejected = client.post("/gaissalabel/training/new", data=form, environ_base=address, headers=HTMX)
 
-    assert refused.status_code == 429
-    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
-    page = refused.get_data(as_text=True)
+    assert rejected.status_code == 429
+    assert 1 <= int(rejected.headers["Retry-After"]) <= 3600
+    page = rejected.get_data(as_text=True)
     assert "Nothing was saved: visitors who are not signed in may save 2 evaluations or models per hour" in page
     assert 'value="3 kWh"' in page  # the visitor's input is kept
     assert len(db.session.scalars(db.select(Evaluation).where(Evaluation.model_id == model.id)).all()) == 1
 
     model_form = {"csrf_token": csrf_token(client), "action": "create_model", "new_model_name": "spam-model"}
-    refused_model = client.post("/gaissalabel/training/new", data=model_form, environ_base=address, headers=HTMX)
-    assert refused_model.status_code == 429
-    assert 'value="spam-model"' in refused_model.get_data(as_text=True)
+    rejected_model = client.post("/gaissalabel/training/new", data=model_form, environ_base=address, headers=HTMX)
+    assert rejected_model.status_code == 429
+    assert 'value="spam-model"' in rejected_model.get_data(as_text=True)
     assert db.session.scalar(db.select(MLModel).where(MLModel.name == "spam-model")) is None
 
     auth.login()

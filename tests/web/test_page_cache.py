@@ -249,7 +249,7 @@ def test_logins_leave_the_token_alone(app, client, auth):
 
 
 @pytest.mark.parametrize("raw", ["0.5", "abc", "-1"])
-def test_invalid_page_cache_size_stops_start_up_with_its_name(raw, monkeypatch):
+def test_invalid_page_cache_size_names_variable(raw, monkeypatch):
     import config
 
     monkeypatch.setenv("PAGE_CACHE_MB", raw)

@@ -175,10 +175,10 @@ def _check_inference_count(tool: ToolSpec, phase: str, inference_count: int | No
         return
     valid = isinstance(inference_count, int) and not isinstance(inference_count, bool) and inference_count >= 1
     if not valid:
-        given = "it is missing" if inference_count is None else f"got {inference_count!r}"
+        received = "it is missing" if inference_count is None else f"got {inference_count!r}"
         raise FileImportError(
             "enter the number of inferences the measured run performed (a whole number of at least 1), "
-            f"so that {join_words(totals)} can be given per inference; {given}."
+            f"so that {join_words(totals)} can be given per inference; {received}."
         )
 
 
